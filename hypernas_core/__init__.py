@@ -1,0 +1,58 @@
+"""HyperNAS: a few-shot neural performance predictor with a global encoding and a hypernetwork.
+
+The public API the app and scripts use; everything else is internal.
+"""
+
+from hypernas_core import nb201 as _nb201  # noqa: F401 - registers the NB201 space
+from hypernas_core.aux_data import AuxDataset, load_aux_dataset
+from hypernas_core.config import (
+    ENCODINGS,
+    METHODS,
+    EncoderConfig,
+    HyperNetConfig,
+    PredictorConfig,
+    TrainConfig,
+    method_config,
+)
+from hypernas_core.losses import AdaptiveMultiTaskLoss
+from hypernas_core.metrics import (
+    kendall_tau,
+    precision_at_k,
+    ranking_report,
+    spearman,
+    true_ranks_of_predicted_top_k,
+)
+from hypernas_core.predictor import GeneratedWeights, NodeWeights, Predictor
+from hypernas_core.search_space import CellGraph, ChainBatch, SearchSpace, get_space, list_spaces
+from hypernas_core.training import History, detected_devices, resolve_device
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ENCODINGS",
+    "METHODS",
+    "AdaptiveMultiTaskLoss",
+    "AuxDataset",
+    "CellGraph",
+    "ChainBatch",
+    "EncoderConfig",
+    "GeneratedWeights",
+    "History",
+    "HyperNetConfig",
+    "NodeWeights",
+    "Predictor",
+    "PredictorConfig",
+    "SearchSpace",
+    "TrainConfig",
+    "detected_devices",
+    "get_space",
+    "kendall_tau",
+    "list_spaces",
+    "load_aux_dataset",
+    "method_config",
+    "precision_at_k",
+    "ranking_report",
+    "resolve_device",
+    "spearman",
+    "true_ranks_of_predicted_top_k",
+]

@@ -1,0 +1,252 @@
+"""Command line: `python -m hypernas_core {spaces,train,predict}`.
+
+Flags are parsed here and turned into the config dataclasses; nothing else in the library reads
+command-line arguments. Errors in user input exit with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, method_config
+from hypernas_core.metrics import ranking_report
+from hypernas_core.predictor import Predictor
+from hypernas_core.search_space import get_space, list_spaces
+from hypernas_core.training import resolve_device
+
+logger = logging.getLogger(__name__)
+
+MAX_ARCH_FILE_BYTES = 50 * 1024 * 1024  # arch files larger than this are refused
+MAX_ARCHS = 2_000_000  # rows per arch file
+
+
+class UserError(Exception):
+    """Bad input from the command line: reported in one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m hypernas_core", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("spaces", help="list the search spaces, their sizes and label columns")
+
+    train = sub.add_parser("train", help="train on `budget` sampled archs, evaluate on all others")
+    train.add_argument("--space", default="nb201", help="search space (see `spaces`)")
+    train.add_argument("--method", default="hypernas", choices=METHODS)
+    train.add_argument("--budget", type=int, default=156, help="number of labelled training archs")
+    train.add_argument("--seed", type=int, default=0, help="seeds the split, init and batches")
+    train.add_argument("--target", default=None, help="label column (default: the space's)")
+    train.add_argument("--q", type=float, default=None, help="preference coefficient q (> 1)")
+    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--lr", type=float, default=None)
+    train.add_argument("--weight-decay", type=float, default=None)
+    train.add_argument("--batch-size", type=int, default=None)
+    train.add_argument("--encoding", default=None, help="override: cell, global or global-pe")
+    train.add_argument(
+        "--target-width", type=int, default=None, help="target-net first-stage width"
+    )
+    train.add_argument("--aux", default=None, choices=AUX_DATASETS, help="aux image dataset")
+    train.add_argument("--aux-root", default=None, help="folder of a local CIFAR-10 python copy")
+    train.add_argument("--device", default="auto", choices=DEVICES)
+    train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    train.add_argument("--out", default=None, help="folder to save the checkpoint and predictions")
+    train.add_argument("--json", action="store_true", help="print the result as one JSON line last")
+
+    predict = sub.add_parser("predict", help="score archs with a saved checkpoint")
+    predict.add_argument("--checkpoint", required=True, help="folder written by `train --out`")
+    predict.add_argument("--archs", required=True, help="CSV (column 'arch') or JSON list of archs")
+    predict.add_argument("--out", default=None, help="CSV to write (default: stdout)")
+    predict.add_argument("--device", default="cpu", choices=DEVICES)
+    return parser
+
+
+def cmd_spaces(_: argparse.Namespace) -> None:
+    for name in list_spaces():
+        space = get_space(name)
+        print(f"{name}\t{space.title}\tsize={space.size}\tdefault_label={space.default_label}")
+        print(f"\tlabels: {', '.join(space.label_columns)}")
+
+
+def _train_config(args: argparse.Namespace):
+    train = {"seed": args.seed, "device": args.device}
+    for flag, name in (
+        ("q", "q"),
+        ("epochs", "epochs"),
+        ("lr", "lr"),
+        ("weight_decay", "weight_decay"),
+        ("batch_size", "batch_size"),
+    ):
+        if getattr(args, flag) is not None:
+            train[name] = getattr(args, flag)
+    hypernet = {}
+    if args.target_width is not None:
+        hypernet["target_width"] = args.target_width
+    if args.aux is not None:
+        hypernet["aux_dataset"] = args.aux
+    if args.aux_root is not None:
+        hypernet["aux_root"] = args.aux_root
+    overrides = {"space": args.space, "target": args.target, "train": train, "hypernet": hypernet}
+    if args.encoding is not None:
+        overrides["encoder"] = {"encoding": args.encoding}
+    return method_config(args.method, **overrides)
+
+
+def cmd_train(args: argparse.Namespace) -> dict:
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    config = _train_config(args)
+    space = get_space(config.space)
+    archs = space.enumerate()
+    if not 2 <= args.budget < len(archs):
+        raise UserError(
+            f"--budget must be in 2..{len(archs) - 1} for {space.name} (got {args.budget})"
+        )
+    # the split depends on the seed only, so every method sees the same training archs
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(archs))
+    train_idx, test_idx = order[: args.budget], order[args.budget :]
+    train_archs = [archs[i] for i in train_idx]
+    test_archs = [archs[i] for i in test_idx]
+
+    predictor = Predictor(config)
+    start = time.perf_counter()
+    history = predictor.fit(train_archs, on_step=_log_epoch)
+    train_seconds = time.perf_counter() - start
+
+    predicted = predictor.predict(test_archs).numpy()
+    true = space.labels(test_archs, predictor.target)
+    report = ranking_report(true, predicted)
+    result = {
+        "space": space.name,
+        "method": config.method,
+        "budget": args.budget,
+        "seed": args.seed,
+        "target": predictor.target,
+        "q": config.train.q,
+        "epochs": config.train.epochs,
+        "encoding": config.encoder.encoding,
+        "n_train": len(train_archs),
+        "n_test": len(test_archs),
+        **report,
+        "train_seconds": round(train_seconds, 2),
+        "device": str(resolve_device(config.train.device)),
+        "status": history.status,
+    }
+    if history.epochs and "aux_acc" in history.epochs[-1]:
+        result["aux_train_acc_last_epoch"] = round(history.epochs[-1]["aux_acc"], 4)
+    if args.out:
+        out = predictor.save(args.out)
+        pd.DataFrame({"arch": test_archs, "true": true, "predicted": predicted}).to_csv(
+            out / "test_predictions.csv", index=False
+        )
+        (out / "result.json").write_text(json.dumps(result, indent=2))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key:>26}: {value}")
+    return result
+
+
+def _log_epoch(epoch: int, total: int, metrics: dict[str, float]) -> None:
+    if epoch == total or epoch % max(1, total // 10) == 0:
+        losses = ", ".join(
+            f"{k}={v:.4f}" for k, v in metrics.items() if k.startswith(("loss_", "aux_acc"))
+        )
+        logger.info("epoch %d/%d %s", epoch, total, losses)
+
+
+def read_arch_file(path: str | Path) -> list[str]:
+    """Reads arch strings from a CSV (an `arch` column, or a single column) or a JSON list.
+
+    Raises:
+        UserError: for a missing, oversized or malformed file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"arch file {str(path)!r} does not exist")
+    if path.stat().st_size > MAX_ARCH_FILE_BYTES:
+        raise UserError(f"arch file {str(path)!r} is larger than {MAX_ARCH_FILE_BYTES} bytes")
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise UserError(f"arch file {str(path)!r} is not valid JSON: {err}") from err
+        if isinstance(data, dict) and "archs" in data:
+            data = data["archs"]
+        if not isinstance(data, list) or not all(isinstance(a, str) for a in data):
+            raise UserError(
+                f"JSON arch file {str(path)!r} must be a list of arch strings or {{'archs': [...]}}"
+            )
+        archs = data
+    elif suffix == ".csv":
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            raise UserError(f"CSV arch file {str(path)!r} could not be read: {err}") from err
+        if "arch" in frame.columns:
+            archs = frame["arch"].tolist()
+        elif frame.shape[1] == 1:
+            archs = frame.iloc[:, 0].tolist()
+        else:
+            raise UserError(
+                f"CSV arch file {str(path)!r} needs an 'arch' column (got {list(frame.columns)})"
+            )
+    else:
+        raise UserError(f"arch file must end in .csv or .json (got {str(path)!r})")
+    if not archs:
+        raise UserError(f"arch file {str(path)!r} holds no archs")
+    if len(archs) > MAX_ARCHS:
+        raise UserError(f"arch file {str(path)!r} has {len(archs)} archs; the limit is {MAX_ARCHS}")
+    return archs
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    try:
+        predictor = Predictor.load(args.checkpoint, device=args.device)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(f"cannot load checkpoint: {err}") from err
+    archs = read_arch_file(args.archs)
+    bad = []
+    for row, arch in enumerate(archs, start=1):
+        try:
+            predictor.space.validate(arch)
+        except ValueError as err:
+            bad.append(f"row {row}: {err}")
+    if bad:
+        raise UserError(f"{len(bad)} invalid arch(s) in {args.archs}; first: {bad[0]}")
+    scores = predictor.predict(archs).numpy()
+    frame = pd.DataFrame({"arch": archs, f"predicted_{predictor.target}": scores})
+    if args.out:
+        frame.to_csv(args.out, index=False)
+        print(f"wrote {len(frame)} predictions to {args.out}")
+    else:
+        frame.to_csv(sys.stdout, index=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    commands = {"spaces": cmd_spaces, "train": cmd_train, "predict": cmd_predict}
+    try:
+        commands[args.command](args)
+    except (UserError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

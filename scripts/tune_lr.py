@@ -1,0 +1,65 @@
+"""Chooses the learning rate and weight decay by validation on the training archs only.
+
+For each seed, the CLI's training split of `--budget` archs is split again into 75 % inner-train
+and 25 % inner-validation archs; a predictor is trained on the first and its Kendall tau measured
+on the second. The archs outside the training split (the test set) are never read.
+
+    python scripts/tune_lr.py --method np --budget 156 --seeds 0,1 --lrs 1e-4,3e-4,1e-3,3e-3 --wds 0,1e-4,1e-3
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+
+import numpy as np
+import torch
+
+from hypernas_core import Predictor, get_space, kendall_tau, method_config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--method", default="np")
+    parser.add_argument("--budget", type=int, default=156)
+    parser.add_argument("--seeds", default="0,1")
+    parser.add_argument("--lrs", default="1e-4,3e-4,1e-3,3e-3")
+    parser.add_argument("--wds", default="0,1e-4,1e-3")
+    parser.add_argument("--epochs", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    space = get_space("nb201")
+    archs = space.enumerate()
+    for seed, lr, wd in itertools.product(
+        [int(s) for s in args.seeds.split(",")],
+        [float(x) for x in args.lrs.split(",")],
+        [float(x) for x in args.wds.split(",")],
+    ):
+        order = np.random.default_rng(seed).permutation(len(archs))  # as the CLI's split
+        train = [archs[i] for i in order[: args.budget]]
+        inner = np.random.default_rng(1000 + seed).permutation(len(train))
+        cut = int(0.75 * len(train))
+        fit_archs = [train[i] for i in inner[:cut]]
+        val_archs = [train[i] for i in inner[cut:]]
+        config = method_config(
+            args.method, train={"lr": lr, "weight_decay": wd, "epochs": args.epochs, "seed": seed}
+        )
+        predictor = Predictor(config)
+        history = predictor.fit(fit_archs)
+        tau = kendall_tau(space.labels(val_archs), predictor.predict(val_archs).numpy())
+        row = {
+            "method": args.method,
+            "seed": seed,
+            "lr": lr,
+            "weight_decay": wd,
+            "val_tau": round(tau, 4),
+        }
+        row["train_seconds"] = round(history.train_seconds, 1)
+        print(json.dumps(row), flush=True)
+
+
+if __name__ == "__main__":
+    main()
