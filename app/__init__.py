@@ -1,0 +1,1 @@
+"""The HyperNAS Explorer Streamlit app: `streamlit run app/main.py`."""

@@ -1,0 +1,311 @@
+"""Plotly figures of the app. Inputs are plain arrays, DataFrames and library objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from hypernas_core import CellGraph
+
+OP_COLORS = {
+    "input": "#9e9e9e",
+    "output": "#9e9e9e",
+    "none": "#eeeeee",
+    "skip_connect": "#80cbc4",
+    "nor_conv_1x1": "#90caf9",
+    "nor_conv_3x3": "#1e88e5",
+    "avg_pool_3x3": "#ffb74d",
+}
+HIGHLIGHT = "#d81b60"
+
+
+def _box(fig: go.Figure, x: float, y: float, text: str, color: str, w: float = 1.7) -> None:
+    fig.add_shape(
+        type="rect",
+        x0=x - w / 2,
+        x1=x + w / 2,
+        y0=y - 0.35,
+        y1=y + 0.35,
+        fillcolor=color,
+        line={"color": "#455a64"},
+        layer="below",
+    )
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12})
+
+
+def _arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float, text: str = "") -> None:
+    fig.add_annotation(
+        x=x1,
+        y=y1,
+        ax=x0,
+        ay=y0,
+        xref="x",
+        yref="y",
+        axref="x",
+        ayref="y",
+        showarrow=True,
+        arrowhead=3,
+        arrowwidth=1.5,
+        arrowcolor="#455a64",
+        text="",
+    )
+    if text:
+        fig.add_annotation(
+            x=(x0 + x1) / 2,
+            y=(y0 + y1) / 2 + 0.18,
+            text=text,
+            showarrow=False,
+            font={"size": 10, "color": "#546e7a"},
+        )
+
+
+def pipeline_figure() -> go.Figure:
+    """The HyperNAS pipeline: arch -> global encoding -> shared GCN -> head / hypernetwork."""
+    fig = go.Figure()
+    main = [
+        (0.0, "arch string"),
+        (2.2, "global encoding<br>17 cell graphs,<br>z-chaining"),
+        (4.4, "shared bi-GCN<br>encoder"),
+        (6.6, "regression head"),
+        (8.8, "predicted score"),
+    ]
+    for x, text in main:
+        _box(fig, x, 1.0, text, "#e3f2fd")
+    for (x0, _), (x1, _) in zip(main, main[1:], strict=False):
+        _arrow(fig, x0 + 0.85, 1.0, x1 - 0.85, 1.0)
+    _box(fig, 4.4, -0.4, "hypernetwork<br>(node → op weights)", "#fce4ec")
+    _box(fig, 6.6, -0.4, "target net<br>on real images", "#fce4ec")
+    _box(fig, 8.8, -0.4, "cross-entropy<br>(aux task)", "#fce4ec")
+    _arrow(fig, 4.4, 0.65, 4.4, -0.05, "node embeddings")
+    _arrow(fig, 5.25, -0.4, 5.75, -0.4)
+    _arrow(fig, 7.45, -0.4, 7.95, -0.4)
+    _box(fig, 8.8, 0.3, "adaptive loss  Σ L_t^(q-1)/(2u_t²) + ln(1+u_t²)", "#fff8e1", w=3.6)
+    fig.update_xaxes(visible=False, range=[-1, 11])
+    fig.update_yaxes(visible=False, range=[-1, 1.6])
+    fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="white")
+    return fig
+
+
+def _layered_positions(graph: nx.DiGraph) -> dict[int, np.ndarray]:
+    for layer, nodes in enumerate(nx.topological_generations(graph)):
+        for node in nodes:
+            graph.nodes[node]["layer"] = layer
+    return nx.multipartite_layout(graph, subset_key="layer")
+
+
+def cell_figure(
+    cell: CellGraph, highlight: Sequence[int] = (), node_names: Sequence[str] | None = None
+) -> go.Figure:
+    """The cell as the predictor sees it: ops on nodes, edges = data flow, left to right.
+
+    Args:
+        cell: the cell graph. highlight: nodes drawn with a thick magenta ring (e.g. a diff).
+        node_names: hover label of each node (e.g. the NB201 edge a node stands for).
+    """
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(len(cell.ops)))
+    graph.add_edges_from(zip(*np.nonzero(cell.adj), strict=True))
+    pos = _layered_positions(graph)
+    fig = go.Figure()
+    for i, j in graph.edges:
+        fig.add_annotation(
+            x=pos[j][0],
+            y=pos[j][1],
+            ax=pos[i][0],
+            ay=pos[i][1],
+            xref="x",
+            yref="y",
+            axref="x",
+            ayref="y",
+            showarrow=True,
+            arrowhead=2,
+            arrowcolor="#90a4ae",
+            standoff=14,
+            startstandoff=14,
+        )
+    marked = set(highlight)
+    names = node_names or [f"node {n}" for n in range(len(cell.ops))]
+    fig.add_trace(
+        go.Scatter(
+            x=[pos[n][0] for n in graph.nodes],
+            y=[pos[n][1] for n in graph.nodes],
+            mode="markers+text",
+            text=list(cell.ops),
+            textposition="bottom center",
+            hovertext=[f"{names[n]}: {cell.ops[n]}" for n in graph.nodes],
+            hoverinfo="text",
+            marker={
+                "size": 26,
+                "color": [OP_COLORS.get(op, "#b0bec5") for op in cell.ops],
+                "line": {
+                    "width": [5 if n in marked else 1 for n in graph.nodes],
+                    "color": [HIGHLIGHT if n in marked else "#455a64" for n in graph.nodes],
+                },
+            },
+            showlegend=False,
+        )
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=330, margin={"l": 10, "r": 10, "t": 10, "b": 10}, plot_bgcolor="white")
+    return fig
+
+
+def macro_figure(graphs: Sequence[CellGraph]) -> go.Figure:
+    """The macro network as a chain: stem, the graphs of the chain, then the classifier."""
+    labels = ["stem"] + [g.kind for g in graphs] + ["pool + classifier"]
+    colors = ["#cfd8dc"] + ["#1e88e5" if g.kind == "cell" else "#ffb74d" for g in graphs]
+    colors += ["#cfd8dc"]
+    x = np.arange(len(labels))
+    y = np.zeros(len(labels))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=y, mode="lines", line={"color": "#90a4ae"}, hoverinfo="skip"))
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="markers+text",
+            marker={"size": 22, "symbol": "square", "color": colors},
+            text=[f"{k}" if k in ("stem", "pool + classifier") else "" for k in labels],
+            textposition="top center",
+            hovertext=[f"{i}: {k}" for i, k in enumerate(labels)],
+            hoverinfo="text",
+            showlegend=False,
+        )
+    )
+    for i, g in enumerate(graphs, start=1):
+        fig.add_annotation(
+            x=i,
+            y=-0.5,
+            text=f"{'C' if g.kind == 'cell' else 'R'}{i - 1}",
+            showarrow=False,
+            font={"size": 10},
+        )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, range=[-1, 1])
+    fig.update_layout(
+        height=160,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        plot_bgcolor="white",
+        showlegend=False,
+    )
+    return fig
+
+
+def embedding_scatter(
+    xy: np.ndarray,
+    color: np.ndarray,
+    color_label: str,
+    archs: Sequence[str],
+    is_train: np.ndarray,
+    title: str,
+) -> go.Figure:
+    """Every arch as a point (customdata = its position, used by app.selection); training archs
+    as black-ringed markers on top."""
+    positions = np.arange(len(archs))
+    fig = go.Figure()
+    for mask, name, marker in (
+        (~is_train, "all archs", {"size": 4, "opacity": 0.7}),
+        (is_train, "training archs", {"size": 9, "line": {"width": 1.5, "color": "black"}}),
+    ):
+        fig.add_trace(
+            go.Scattergl(
+                x=xy[mask, 0],
+                y=xy[mask, 1],
+                mode="markers",
+                name=name,
+                customdata=positions[mask],
+                text=[archs[i] for i in positions[mask]],
+                hovertemplate="%{text}<br>" + color_label + ": %{marker.color:.3f}<extra></extra>",
+                marker={
+                    **marker,
+                    "color": color[mask],
+                    "colorscale": "Viridis",
+                    "cmin": float(np.nanmin(color)),
+                    "cmax": float(np.nanmax(color)),
+                    "colorbar": {"title": color_label} if name == "all archs" else None,
+                },
+            )
+        )
+    fig.update_layout(
+        title=title,
+        height=560,
+        dragmode="lasso",
+        legend={"orientation": "h", "y": -0.08},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return fig
+
+
+def curves_figure(
+    frame: pd.DataFrame, x: str, columns: Sequence[str], title: str, y_title: str = ""
+) -> go.Figure:
+    """Line chart of several columns of a frame (one line per column, or per `run` if present)."""
+    fig = go.Figure()
+    groups = frame.groupby("run", sort=False) if "run" in frame else [("", frame)]
+    for run, part in groups:
+        for col in columns:
+            if col in part and part[col].notna().any():
+                name = f"{run} {col}".strip()
+                fig.add_trace(go.Scatter(x=part[x], y=part[col], mode="lines+markers", name=name))
+    fig.update_layout(
+        title=title,
+        height=340,
+        xaxis_title=x,
+        yaxis_title=y_title,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    )
+    return fig
+
+
+def pred_vs_true_figure(frames: dict[str, pd.DataFrame], max_points: int = 4000) -> go.Figure:
+    """Predicted vs true score of held-out archs, one colour per run (subsampled for speed)."""
+    fig = go.Figure()
+    lo, hi = np.inf, -np.inf
+    for name, frame in frames.items():
+        held = frame[~frame["is_train"]]
+        if len(held) > max_points:
+            held = held.sample(max_points, random_state=0)
+        lo, hi = min(lo, held["true"].min()), max(hi, held["true"].max())
+        fig.add_trace(
+            go.Scattergl(
+                x=held["true"],
+                y=held["pred"],
+                mode="markers",
+                name=name,
+                marker={"size": 4, "opacity": 0.5},
+                text=held["arch"],
+                hovertemplate="%{text}<br>true %{x:.2f}<br>pred %{y:.2f}<extra></extra>",
+            )
+        )
+    if np.isfinite(lo):
+        fig.add_trace(
+            go.Scatter(
+                x=[lo, hi],
+                y=[lo, hi],
+                mode="lines",
+                name="pred = true",
+                line={"dash": "dash", "color": "grey"},
+            )
+        )
+    fig.update_layout(
+        height=480,
+        xaxis_title="true score",
+        yaxis_title="predicted score",
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    )
+    return fig
+
+
+def heatmap_figure(image: np.ndarray, title: str, height: int = 260) -> go.Figure:
+    """A kernel image, symmetric colour scale around 0."""
+    bound = float(np.abs(image).max()) or 1.0
+    fig = go.Figure(go.Heatmap(z=image, colorscale="RdBu", zmin=-bound, zmax=bound))
+    fig.update_yaxes(autorange="reversed", visible=False)
+    fig.update_xaxes(visible=False)
+    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig

@@ -1,0 +1,243 @@
+"""Training runs of the app: a spec, a background thread, live progress and cached results.
+
+Pure Python (no streamlit): the pages keep `Run` objects in their browser session and poll them.
+A run samples its training archs, fits a predictor, then scans the whole space once (predicted
+scores and global embeddings of every arch) and projects the embeddings with PCA. UMAP, being
+slow, is a separate background job started on demand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hypernas_core import (
+    GeneratedWeights,
+    History,
+    Predictor,
+    PredictorConfig,
+    get_space,
+    method_config,
+)
+from hypernas_core.projection import pca_2d, umap_2d
+from hypernas_core.rankings import rank_frame
+from hypernas_core.space_scan import SpaceScan, scan_space
+
+logger = logging.getLogger(__name__)
+
+SCAN_SAMPLE = 5000  # archs scanned in a space that cannot be enumerated
+_run_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What the user chose on the Train page."""
+
+    space: str = "nb201"  # search space name
+    method: str = "hypernas"  # np, hypernas-p or hypernas
+    budget: int = 50  # number of scored training archs
+    seed: int = 0  # seeds the arch sample and training
+    q: float = 1.5  # preference coefficient of the adaptive loss
+    epochs: int = 10  # passes over the training archs
+    target: str | None = None  # label column (None: the space's default)
+    aux_dataset: str = "digits"  # aux images of the hypernetwork
+    aux_root: str | None = None  # local CIFAR-10 folder when aux_dataset is cifar10
+    device: str = "auto"  # auto, cpu, cuda or mps
+
+    def config(self) -> PredictorConfig:
+        """The library config; raises ValueError naming a bad field."""
+        space = get_space(self.space)
+        size = space.size or SCAN_SAMPLE
+        if not 2 <= self.budget <= min(size, 5000):
+            raise ValueError(f"budget must be in 2..{min(size, 5000)} archs (got {self.budget!r})")
+        return method_config(
+            self.method,
+            space=self.space,
+            target=self.target,
+            train={"epochs": self.epochs, "seed": self.seed, "q": self.q, "device": self.device},
+            hypernet={"aux_dataset": self.aux_dataset, "aux_root": self.aux_root},
+        )
+
+    def title(self) -> str:
+        q = f" q={self.q:g}" if self.method == "hypernas" else ""
+        return f"{self.method} budget={self.budget} ep={self.epochs}{q} seed={self.seed}"
+
+
+# ~30-60 s on a 2-core CPU: the full HyperNAS path at a size a lecture can wait for
+DEMO_SPEC = RunSpec(method="hypernas", budget=50, epochs=4, seed=0, q=1.5)
+
+
+@dataclass
+class Run:
+    """One training run and everything computed from it; updated by its own thread.
+
+    Attributes:
+        status: "queued", "training", "scanning", "done", "cancelled", "diverged" or "failed".
+        progress: 0..1 of the current phase. epochs: the per-epoch metrics seen so far.
+    """
+
+    spec: RunSpec
+    id: int = field(default_factory=lambda: next(_run_ids))
+    status: str = "queued"
+    progress: float = 0.0
+    message: str = "waiting to start"
+    epochs: list[dict[str, float]] = field(default_factory=list)
+    error: str | None = None
+    predictor: Predictor | None = None
+    history: History | None = None
+    train_archs: list[str] = field(default_factory=list)
+    archs: list[str] = field(default_factory=list)
+    true_scores: np.ndarray | None = None
+    scan: SpaceScan | None = None
+    pca: np.ndarray | None = None
+    umap: np.ndarray | None = None
+    umap_status: str = "idle"  # idle, running, done, failed
+    umap_seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, GeneratedWeights] = field(default_factory=dict)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+    _umap_thread: threading.Thread | None = None
+    _positions: dict[str, int] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def name(self) -> str:
+        return f"#{self.id} {self.spec.title()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ("queued", "training", "scanning")
+
+    @property
+    def is_ready(self) -> bool:
+        """True when scores and embeddings of the whole space are available."""
+        return self.scan is not None and self.status in ("done", "diverged")
+
+    def position(self, arch: str) -> int | None:
+        """Index of `arch` in `archs` (the scanned archs), or None when it was not scanned."""
+        if self._positions is None or len(self._positions) != len(self.archs):
+            self._positions = {a: i for i, a in enumerate(self.archs)}
+        return self._positions.get(arch)
+
+    def predicted(self, arch: str) -> float | None:
+        """The predicted score of a scanned arch, or None."""
+        i = self.position(arch)
+        return None if i is None or self.scan is None else float(self.scan.scores[i])
+
+    def epoch_records(self) -> list[dict[str, float]]:
+        with self._lock:
+            return list(self.epochs)
+
+    # the work
+
+    def start(self) -> Run:
+        """Validates the spec, then trains and scans in a daemon thread."""
+        config = self.spec.config()  # bad input fails here, in the caller's thread
+        self._thread = threading.Thread(target=self._work, args=(config,), daemon=True)
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _work(self, config: PredictorConfig) -> None:
+        try:
+            self._train_and_scan(config)
+        except Exception as err:  # the thread must always leave a readable status
+            logger.exception("run %s failed", self.id)
+            self.status, self.error = "failed", f"{type(err).__name__}: {err}"
+            self.message = self.error
+
+    def _train_and_scan(self, config: PredictorConfig) -> None:
+        space = get_space(self.spec.space)
+        start = time.perf_counter()
+        self.train_archs = space.sample(self.spec.budget, seed=self.spec.seed)
+        self.predictor = Predictor(config)
+        self.status, self.message = "training", "training"
+
+        def on_step(epoch: int, epochs: int, metrics: dict[str, float]) -> None:
+            with self._lock:
+                self.epochs.append(dict(metrics))
+            self.progress = epoch / epochs
+            self.message = f"epoch {epoch}/{epochs}"
+
+        self.history = self.predictor.fit(self.train_archs, on_step=on_step, cancel=self.cancel)
+        self.timings["train_s"] = time.perf_counter() - start
+        if self.history.status == "cancelled":
+            self.status, self.message = "cancelled", "cancelled during training"
+            return
+
+        # one pass over the whole space: scores and embeddings
+        self.archs = space.enumerate() if space.size else space.sample(SCAN_SAMPLE, seed=0)
+        self.status, self.progress, self.message = "scanning", 0.0, "scoring every arch"
+
+        def on_chunk(done: int, total: int) -> None:
+            self.progress = done / total
+            self.message = f"scored {done:,}/{total:,} archs"
+
+        scan = scan_space(self.predictor, self.archs, on_chunk=on_chunk, cancel=self.cancel)
+        if scan is None:
+            self.status, self.message = "cancelled", "cancelled while scoring the space"
+            return
+        self.true_scores = _true_scores(space, self.archs, self.predictor.target)
+        self.pca = pca_2d(scan.embeddings) if np.isfinite(scan.embeddings).all() else None
+        self.scan = scan
+        self.timings["scan_s"] = scan.seconds
+        self.timings["total_s"] = time.perf_counter() - start
+        self.status = "diverged" if self.history.status == "diverged" else "done"
+        self.progress, self.message = 1.0, f"{self.status} in {self.timings['total_s']:.0f} s"
+
+    # UMAP on demand
+
+    def start_umap(self) -> None:
+        """Computes the UMAP of the embeddings in a daemon thread (once)."""
+        if self.scan is None or self.umap_status in ("running", "done"):
+            return
+        self.umap_status = "running"
+        self._umap_thread = threading.Thread(target=self._umap_work, daemon=True)
+        self._umap_thread.start()
+
+    def _umap_work(self) -> None:
+        start = time.perf_counter()
+        try:
+            self.umap = umap_2d(self.scan.embeddings, seed=self.spec.seed)
+            self.umap_status = "done"
+        except Exception:  # shown on the page; the PCA view keeps working
+            logger.exception("UMAP of run %s failed", self.id)
+            self.umap_status = "failed"
+        self.umap_seconds = time.perf_counter() - start
+
+    # derived tables
+
+    def rank_frame(self):
+        """Per-arch true/predicted scores and ranks (see `hypernas_core.rankings.rank_frame`)."""
+        if self.scan is None:
+            raise ValueError(f"run {self.name} has no predictions yet (status {self.status})")
+        if self.true_scores is None:
+            raise ValueError(f"space {self.spec.space!r} has no true scores to rank against")
+        return rank_frame(self.archs, self.true_scores, self.scan.scores, self.train_archs)
+
+    def summary(self) -> dict[str, Any]:
+        """One flat row for run tables."""
+        row: dict[str, Any] = {"run": self.name, "status": self.status}
+        row.update(dataclasses.asdict(self.spec))
+        row.update({k: round(v, 1) for k, v in self.timings.items()})
+        return row
+
+
+def _true_scores(space, archs: list[str], target: str) -> np.ndarray | None:
+    """The benchmark scores of `archs`, or None when the space has no table for them."""
+    try:
+        return space.labels(archs, target)
+    except ValueError as err:
+        logger.info("no true scores for the scanned archs: %s", err)
+        return None
