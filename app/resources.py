@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from hypernas_core import SearchSpace, detected_devices, get_space
-from hypernas_core.arch_distance import op_counts, op_matrix
+from hypernas_core.arch_distance import op_matrix
 from hypernas_core.projection import warm_umap
 
 logger = logging.getLogger(__name__)
@@ -43,11 +43,6 @@ def all_archs(name: str) -> list[str]:
 def space_op_matrix(name: str) -> np.ndarray:
     """(A, N) op indices of every arch of the space, for nearest-arch search."""
     return op_matrix(get_space(name), all_archs(name))
-
-
-@st.cache_data(show_spinner=False)
-def space_op_counts(name: str) -> pd.DataFrame:
-    return op_counts(get_space(name), all_archs(name))
 
 
 @st.cache_resource

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from hypernas_core import (
     GeneratedWeights,
@@ -26,6 +27,7 @@ from hypernas_core import (
     get_space,
     method_config,
 )
+from hypernas_core.arch_distance import op_counts
 from hypernas_core.projection import pca_2d, umap_2d
 from hypernas_core.rankings import rank_frame
 from hypernas_core.space_scan import SpaceScan, scan_space
@@ -50,6 +52,7 @@ class RunSpec:
     aux_dataset: str = "digits"  # aux images of the hypernetwork
     aux_root: str | None = None  # local CIFAR-10 folder when aux_dataset is cifar10
     device: str = "auto"  # auto, cpu, cuda or mps
+    scan_size: int | None = None  # archs to score and embed after training (None: the whole space)
 
     def config(self) -> PredictorConfig:
         """The library config; raises ValueError naming a bad field."""
@@ -57,6 +60,11 @@ class RunSpec:
         size = space.size or SCAN_SAMPLE
         if not 2 <= self.budget <= min(size, 5000):
             raise ValueError(f"budget must be in 2..{min(size, 5000)} archs (got {self.budget!r})")
+        if self.scan_size is not None and not self.budget < self.scan_size <= size:
+            raise ValueError(
+                f"scan_size must be in {self.budget + 1}..{size} (more than the budget) or None "
+                f"(got {self.scan_size!r})"
+            )
         return method_config(
             self.method,
             space=self.space,
@@ -67,7 +75,8 @@ class RunSpec:
 
     def title(self) -> str:
         q = f" q={self.q:g}" if self.method == "hypernas" else ""
-        return f"{self.method} budget={self.budget} ep={self.epochs}{q} seed={self.seed}"
+        scan = f" scan={self.scan_size}" if self.scan_size else ""
+        return f"{self.method} budget={self.budget} ep={self.epochs}{q} seed={self.seed}{scan}"
 
 
 # ~30-60 s on a 2-core CPU: the full HyperNAS path at a size a lecture can wait for
@@ -106,6 +115,7 @@ class Run:
     _thread: threading.Thread | None = None
     _umap_thread: threading.Thread | None = None
     _positions: dict[str, int] | None = None
+    _op_counts: pd.DataFrame | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -131,6 +141,12 @@ class Run:
         """The predicted score of a scanned arch, or None."""
         i = self.position(arch)
         return None if i is None or self.scan is None else float(self.scan.scores[i])
+
+    def op_counts(self) -> pd.DataFrame:
+        """Op counts of the cell of every scanned arch (computed once)."""
+        if self._op_counts is None or len(self._op_counts) != len(self.archs):
+            self._op_counts = op_counts(get_space(self.spec.space), self.archs)
+        return self._op_counts
 
     def epoch_records(self) -> list[dict[str, float]]:
         with self._lock:
@@ -177,7 +193,7 @@ class Run:
             return
 
         # one pass over the whole space: scores and embeddings
-        self.archs = space.enumerate() if space.size else space.sample(SCAN_SAMPLE, seed=0)
+        self.archs = _scanned_archs(space, self.spec.scan_size, self.train_archs)
         self.status, self.progress, self.message = "scanning", 0.0, "scoring every arch"
 
         def on_chunk(done: int, total: int) -> None:
@@ -218,7 +234,7 @@ class Run:
 
     # derived tables
 
-    def rank_frame(self):
+    def rank_frame(self) -> pd.DataFrame:
         """Per-arch true/predicted scores and ranks (see `hypernas_core.rankings.rank_frame`)."""
         if self.scan is None:
             raise ValueError(f"run {self.name} has no predictions yet (status {self.status})")
@@ -232,6 +248,16 @@ class Run:
         row.update(dataclasses.asdict(self.spec))
         row.update({k: round(v, 1) for k, v in self.timings.items()})
         return row
+
+
+def _scanned_archs(space, scan_size: int | None, train_archs: list[str]) -> list[str]:
+    """Every arch of a finite space; else a fixed sample that contains the training archs."""
+    if scan_size is None and space.size:
+        return space.enumerate()
+    size = scan_size or SCAN_SAMPLE
+    train = set(train_archs)
+    others = [a for a in space.sample(size, seed=0) if a not in train]
+    return sorted(train) + others[: size - len(train)]
 
 
 def _true_scores(space, archs: list[str], target: str) -> np.ndarray | None:

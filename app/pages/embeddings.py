@@ -49,11 +49,8 @@ if xy is None:
     st.stop()
 
 if colour == "op count":
-    counts = resources.space_op_counts(run.spec.space)
+    counts = run.op_counts()
     op = st.selectbox("Op", list(counts.columns), key="embeddings_op")
-    if len(counts) != len(frame):
-        st.error(f"op counts cover {len(counts)} archs but the run scanned {len(frame)}")
-        st.stop()
     values, label = counts[op].to_numpy(dtype=float), op
 else:
     column = {"true score": "true", "predicted score": "pred"}.get(colour, "error")

@@ -46,6 +46,10 @@ with st.form("train_form"):
     target = c2.selectbox("Label column", space.label_columns, key="train_target")
     aux = c3.selectbox("Aux dataset", ("digits", "cifar10"), key="train_aux")
     device = c4.selectbox("Device", ("auto", "cpu", "cuda", "mps"), key="train_device")
+    scan_choices = {"every arch of the space": None, "a random 2,000 archs (faster)": 2000}
+    scan = st.radio(
+        "After training, score and embed", list(scan_choices), horizontal=True, key="train_scan"
+    )
     aux_root = st.text_input(
         "CIFAR-10 folder (only for cifar10)",
         key="train_aux_root",
@@ -58,16 +62,17 @@ if submitted:
         st.error(f"CIFAR-10 needs an existing local folder (got {aux_root!r}); or choose digits.")
         st.stop()
     spec = RunSpec(
-        space_name,
-        method,
-        int(budget),
-        int(seed),
-        float(q),
-        int(epochs),
-        target,
-        aux,
-        aux_root or None,
-        device,
+        space=space_name,
+        method=method,
+        budget=int(budget),
+        seed=int(seed),
+        q=float(q),
+        epochs=int(epochs),
+        target=target,
+        aux_dataset=aux,
+        aux_root=aux_root or None,
+        device=device,
+        scan_size=scan_choices[scan],
     )
     if method != "hypernas" and (aux != "digits" or q != 1.5):
         st.caption("q and the aux dataset only matter for hypernas; they are ignored here.")
