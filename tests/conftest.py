@@ -1,0 +1,24 @@
+"""Shared fixtures: the NB201 space, a few fixed archs, and a small torch thread count."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from hypernas_core import get_space
+
+torch.set_num_threads(2)
+
+# archs with known structure: all 3x3 convs, all none, a mix
+ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+ALL_NONE = "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|"
+MIXED = "|nor_conv_1x1~0|+|skip_connect~0|avg_pool_3x3~1|+|none~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+@pytest.fixture(scope="session")
+def space():
+    return get_space("nb201")
+
+
+# ResNet-like: convs with skip connections; trains quickly as a target net
+RESNET_LIKE = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"

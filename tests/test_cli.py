@@ -1,0 +1,137 @@
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hypernas_core.cli import UserError, main, read_arch_file
+from tests.conftest import MIXED
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "hypernas_core", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def test_spaces_lists_nb201(capsys):
+    assert main(["spaces"]) == 0
+    out = capsys.readouterr().out
+    assert "nb201" in out and "val_acc_cifar10_valid" in out
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "ckpt"
+    proc = run_cli(
+        "train",
+        "--space",
+        "nb201",
+        "--method",
+        "np",
+        "--budget",
+        "20",
+        "--seed",
+        "0",
+        "--epochs",
+        "3",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_train_prints_one_json_result_last(trained):
+    out, result = trained
+    for key in (
+        "space",
+        "method",
+        "budget",
+        "seed",
+        "target",
+        "n_train",
+        "n_test",
+        "kendall_tau",
+        "spearman",
+        "train_seconds",
+        "device",
+    ):
+        assert key in result, key
+    assert result["n_train"] == 20 and result["n_test"] == 15625 - 20
+    assert result["target"] == "val_acc_cifar10_valid" and result["device"] == "cpu"
+    assert -1 <= result["kendall_tau"] <= 1
+    assert (out / "test_predictions.csv").exists() and (out / "result.json").exists()
+
+
+def test_predict_writes_csv_from_csv_and_json(trained, tmp_path):
+    out, _ = trained
+    archs = tmp_path / "archs.json"
+    archs.write_text(json.dumps([MIXED, MIXED]))
+    target = tmp_path / "pred.csv"
+    assert (
+        main(["predict", "--checkpoint", str(out), "--archs", str(archs), "--out", str(target)])
+        == 0
+    )
+    frame = pd.read_csv(target)
+    assert frame.columns.tolist() == ["arch", "predicted_val_acc_cifar10_valid"]
+    assert len(frame) == 2 and frame.iloc[0, 1] == frame.iloc[1, 1]
+    csv_in = tmp_path / "archs.csv"
+    pd.DataFrame({"arch": [MIXED]}).to_csv(csv_in, index=False)
+    assert (
+        main(["predict", "--checkpoint", str(out), "--archs", str(csv_in), "--out", str(target)])
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        ("{", ".json", "not valid JSON"),
+        ('{"x": 1}', ".json", "must be a list of arch strings"),
+        ("a,b\n1,2\n", ".csv", "needs an 'arch' column"),
+        ("arch\n|bad|\n", ".csv", "invalid arch\\(s\\).*row 1"),
+        ("[]", ".json", "holds no archs"),
+        ("x", ".txt", "must end in .csv or .json"),
+    ],
+)
+def test_predict_rejects_bad_files_in_one_line(trained, tmp_path, capsys, content, suffix, message):
+    out, _ = trained
+    path = tmp_path / f"archs{suffix}"
+    path.write_text(content)
+    assert main(["predict", "--checkpoint", str(out), "--archs", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+
+
+def test_predict_with_missing_checkpoint_is_one_line(tmp_path):
+    proc = run_cli(
+        "predict", "--checkpoint", str(tmp_path / "nope"), "--archs", str(tmp_path / "a.csv")
+    )
+    assert proc.returncode == 2 and "cannot load checkpoint" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_train_rejects_bad_budget_and_method(capsys):
+    assert main(["train", "--budget", "1", "--epochs", "1"]) == 2
+    assert "--budget must be in 2..15624" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--method", "xgb"])
+
+
+def test_read_arch_file_missing(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        read_arch_file(tmp_path / "none.csv")

@@ -1,0 +1,67 @@
+import dataclasses
+
+import pytest
+
+from hypernas_core.config import (
+    EncoderConfig,
+    HyperNetConfig,
+    PredictorConfig,
+    TrainConfig,
+    method_config,
+)
+
+
+def test_methods_set_encoding_and_hypernetwork():
+    assert method_config("np").encoder.encoding == "cell"
+    assert not method_config("np").hypernet.enabled
+    assert method_config("hypernas-p").encoder.encoding == "global"
+    assert not method_config("hypernas-p").hypernet.enabled
+    assert method_config("hypernas").hypernet.enabled
+
+
+def test_defaults_follow_the_neural_predictor_protocol():
+    train, enc = TrainConfig(), EncoderConfig()
+    assert (train.epochs, train.batch_size, train.q) == (300, 10, 1.5)
+    assert (enc.hidden_dim, enc.num_layers, enc.dropout, enc.head_dim) == (144, 3, 0.1, 128)
+
+
+def test_overrides_by_dict_and_round_trip():
+    config = method_config("hypernas", target="val_acc_cifar100", train={"q": 2.0, "epochs": 7})
+    assert config.train.q == 2.0 and config.train.epochs == 7 and config.train.batch_size == 10
+    assert PredictorConfig.from_dict(config.to_dict()) == config
+
+
+def test_configs_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TrainConfig().lr = 1.0
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: TrainConfig(q=1.0), "q must be > 1"),
+        (lambda: TrainConfig(epochs=0), "epochs must be > 0 \\(got 0\\)"),
+        (
+            lambda: TrainConfig(device="tpu"),
+            "device must be one of auto, cpu, cuda, mps \\(got 'tpu'\\)",
+        ),
+        (lambda: EncoderConfig(encoding="flat"), "encoding must be one of cell, global, global-pe"),
+        (lambda: EncoderConfig(dropout=1.0), "dropout must be in \\[0, 1\\)"),
+        (lambda: HyperNetConfig(aux_dataset="mnist"), "aux_dataset must be one of digits, cifar10"),
+        (lambda: method_config("nas"), "method must be one of np, hypernas-p, hypernas"),
+        (
+            lambda: method_config("hypernas", encoder={"encoding": "cell"}),
+            "hypernetwork needs one embedding per cell",
+        ),
+    ],
+)
+def test_invalid_values_are_named(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_from_dict_rejects_unknown_fields():
+    data = method_config("np").to_dict()
+    data["train"]["learning_rate"] = 1
+    with pytest.raises(ValueError, match="unknown or missing fields"):
+        PredictorConfig.from_dict(data)

@@ -1,0 +1,124 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from hypernas_core import Predictor, kendall_tau, method_config
+from tests.conftest import ALL_CONV, MIXED, RESNET_LIKE
+
+
+def quick(method, **train):
+    return Predictor(method_config(method, train={"epochs": 3, **train}))
+
+
+def test_fit_predict_embed_shapes(space):
+    predictor = quick("hypernas-p")
+    predictor.fit(space.sample(12, seed=0))
+    archs = space.sample(30, seed=1)
+    scores, emb = predictor.predict(archs), predictor.embed(archs)
+    assert scores.shape == (30,) and emb.shape == (30, 144)
+    assert torch.isfinite(scores).all()
+    assert "trained on 12 archs" in repr(predictor)
+
+
+def test_same_seed_same_predictions(space):
+    archs, probe = space.sample(12, seed=0), space.sample(20, seed=9)
+    a = quick("np", seed=4)
+    a.fit(archs)
+    b = quick("np", seed=4)
+    b.fit(archs)
+    c = quick("np", seed=5)
+    c.fit(archs)
+    assert torch.equal(a.predict(probe), b.predict(probe))
+    assert not torch.equal(a.predict(probe), c.predict(probe))
+
+
+def test_save_load_round_trip(space, tmp_path):
+    predictor = Predictor(
+        method_config("hypernas", train={"epochs": 1}, hypernet={"target_width": 2})
+    )
+    predictor.fit([ALL_CONV, MIXED, *space.sample(4, seed=0)])
+    folder = predictor.save(tmp_path / "ckpt")
+    assert sorted(p.name for p in folder.iterdir()) == ["model.safetensors", "predictor.json"]
+    loaded = Predictor.load(folder)
+    probe = space.sample(25, seed=3)
+    assert torch.allclose(loaded.predict(probe), predictor.predict(probe))
+    assert loaded.train_archs == predictor.train_archs
+    assert loaded.history.epochs == predictor.history.epochs
+    assert loaded.config == predictor.config
+
+
+def test_load_refuses_mismatched_or_foreign_checkpoints(space, tmp_path):
+    predictor = quick("np", epochs=1)
+    predictor.fit(space.sample(5, seed=0))
+    folder = predictor.save(tmp_path / "ckpt")
+    state = {"head.0.weight": torch.zeros(3, 3)}
+    save_file(state, str(folder / "model.safetensors"))
+    with pytest.raises(ValueError, match="does not match the model"):
+        Predictor.load(folder)
+    (folder / "model.safetensors").write_bytes(b"\x80\x04 not safetensors")
+    with pytest.raises(ValueError, match="not a valid safetensors file"):
+        Predictor.load(folder)
+    (folder / "predictor.json").write_text("{")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        Predictor.load(folder)
+    (folder / "predictor.json").write_text(json.dumps({"format_version": 99}))
+    with pytest.raises(ValueError, match="not a version-1 HyperNAS checkpoint"):
+        Predictor.load(folder)
+    with pytest.raises(FileNotFoundError, match="has no predictor.json"):
+        Predictor.load(tmp_path / "missing")
+
+
+def test_bad_fit_inputs(space):
+    predictor = quick("np")
+    with pytest.raises(ValueError, match="at least 2 scored archs"):
+        predictor.fit(space.sample(1, seed=0))
+    with pytest.raises(ValueError, match="one number per arch"):
+        predictor.fit(space.sample(3, seed=0), scores=[1.0, 2.0])
+    with pytest.raises(ValueError, match="must be finite"):
+        predictor.fit(space.sample(3, seed=0), scores=[1.0, np.nan, 2.0])
+    with pytest.raises(ValueError, match="unknown NB201 op"):
+        predictor.fit(["|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|", MIXED])
+    with pytest.raises(ValueError, match="not trained yet"):
+        quick("np").predict([MIXED])
+    with pytest.raises(ValueError, match="unknown label 'top1'"):
+        Predictor(method_config("np", target="top1"))
+
+
+def test_generate_weights_needs_a_hypernetwork(space):
+    predictor = quick("np", epochs=1)
+    predictor.fit(space.sample(4, seed=0))
+    with pytest.raises(ValueError, match="has no hypernetwork"):
+        predictor.generate_weights(MIXED)
+
+
+@pytest.mark.slow
+def test_short_digits_run_lifts_the_target_net_above_chance(space):
+    config = method_config("hypernas", train={"epochs": 50, "batch_size": 2, "lr": 3e-3, "seed": 0})
+    predictor = Predictor(config)
+    history = predictor.fit([RESNET_LIKE, MIXED], scores=[90.0, 80.0])
+    weights = predictor.generate_weights(RESNET_LIKE)
+    # 10 classes: chance is 0.1 on the 360 held-out digits
+    assert weights.aux_accuracy > 0.25, weights.aux_accuracy
+    assert history.epochs[-1]["loss_aux"] < history.epochs[0]["loss_aux"]
+    # one generated kernel per conv node: 15 cells x 3 convs + 2 reductions x 3
+    assert len(weights.nodes) == 15 * 3 + 2 * 3
+    assert weights.nodes[0].weight.shape == (4, 4, 3, 3)
+    assert {row["graph_kind"] for row in weights.summary()} == {"cell", "reduction"}
+
+
+@pytest.mark.slow
+def test_short_nb201_run_ranks_better_than_a_random_predictor(space):
+    archs = space.enumerate()
+    order = np.random.default_rng(0).permutation(len(archs))
+    train = [archs[i] for i in order[:100]]
+    test = [archs[i] for i in order[100:3100]]
+    predictor = Predictor(method_config("np", train={"epochs": 40, "seed": 0}))
+    predictor.fit(train)
+    true = space.labels(test)
+    tau = kendall_tau(true, predictor.predict(test).numpy())
+    random_tau = kendall_tau(true, np.random.default_rng(1).normal(size=len(test)))
+    assert abs(random_tau) < 0.05
+    assert tau > random_tau + 0.3, tau

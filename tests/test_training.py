@@ -1,0 +1,88 @@
+import threading
+
+import pytest
+import torch
+
+from hypernas_core.config import TrainConfig, method_config
+from hypernas_core.model import HyperNASModel
+from hypernas_core.training import History, detected_devices, resolve_device, train_model
+
+
+def tiny_problem(space, n=12, seed=0):
+    archs = space.sample(n, seed=seed)
+    y = torch.as_tensor(space.labels(archs), dtype=torch.float32)
+    return space.encode(archs, "cell"), (y - y.mean()) / y.std()
+
+
+def test_regression_loss_goes_down_on_a_tiny_overfit(space):
+    chain, y = tiny_problem(space)
+    torch.manual_seed(0)
+    model = HyperNASModel(method_config("np"), space)
+    history = train_model(model, chain, y, TrainConfig(epochs=60, batch_size=4, lr=3e-3))
+    first, last = history.epochs[0]["loss_regression"], history.epochs[-1]["loss_regression"]
+    assert last < 0.3 * first
+    assert history.status == "completed" and len(history.epochs) == 60
+    assert len(history.steps["loss_regression"]) == 60 * 3
+
+
+def test_on_step_reports_every_epoch_and_cancel_stops(space):
+    chain, y = tiny_problem(space)
+    model = HyperNASModel(method_config("np"), space)
+    cancel = threading.Event()
+    seen = []
+
+    def on_step(epoch, total, metrics):
+        seen.append((epoch, total, metrics["loss_regression"]))
+        if epoch == 3:
+            cancel.set()
+
+    history = train_model(model, chain, y, TrainConfig(epochs=50), on_step=on_step, cancel=cancel)
+    assert history.status == "cancelled"
+    assert [s[0] for s in seen] == [1, 2, 3] and seen[0][1] == 50
+    assert len(history.epochs) == 3
+
+
+def test_hypernas_history_records_weights_every_step(space):
+    archs = space.sample(4, seed=0)
+    chain = space.encode(archs, "global")
+    y = torch.randn(4)
+    config = method_config("hypernas", hypernet={"target_width": 2, "aux_batch_size": 4})
+    model = HyperNASModel(config, space)
+    from hypernas_core.aux_data import load_aux_dataset
+
+    history = train_model(
+        model, chain, y, TrainConfig(epochs=2, batch_size=2), load_aux_dataset("digits")
+    )
+    for name in ("loss_aux", "u_regression", "u_aux", "weight_regression", "weight_aux", "aux_acc"):
+        assert len(history.steps[name]) == 4, name
+    assert history.steps["u_aux"][0] != 1.0  # u_t moved after the first step
+    assert History.from_dict(history.to_dict()) == history
+
+
+def test_bad_inputs(space):
+    chain, y = tiny_problem(space)
+    model = HyperNASModel(method_config("np"), space)
+    with pytest.raises(ValueError, match="targets must have shape \\(12,\\)"):
+        train_model(model, chain, y[:5], TrainConfig(epochs=1))
+    hyper = HyperNASModel(method_config("hypernas"), space)
+    with pytest.raises(ValueError, match="needs aux images"):
+        train_model(
+            hyper, space.encode(space.sample(3, 0), "global"), torch.zeros(3), TrainConfig(epochs=1)
+        )
+
+
+def test_devices():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type in {"cpu", "cuda", "mps"}
+    assert detected_devices()["cpu"] is True
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            resolve_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_training_runs(space):
+    chain, y = tiny_problem(space)
+    model = HyperNASModel(method_config("np"), space)
+    history = train_model(model, chain, y, TrainConfig(epochs=2, device="cuda"))
+    assert history.device.startswith("cuda")
