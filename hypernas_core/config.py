@@ -73,7 +73,7 @@ class TrainConfig:
     epochs: int = 300  # passes over the labelled training archs
     batch_size: int = 10  # archs per optimisation step
     lr: float = 1e-3  # Adam learning rate at the start of the cosine schedule
-    weight_decay: float = 1e-4  # Adam L2 weight decay (not applied to the loss weights u_t)
+    weight_decay: float = 0.0  # Adam L2 weight decay (not applied to the loss weights u_t)
     q: float = 1.5  # preference coefficient of the adaptive multi-task loss (2 = uncertainty)
     seed: int = 0  # seeds parameter init, batch order and aux image batches
     device: str = "auto"  # "auto" (cuda, then mps, then cpu), "cpu", "cuda" or "mps"
