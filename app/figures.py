@@ -234,7 +234,7 @@ def embedding_scatter(
     fig.update_layout(
         title=title,
         height=560,
-        dragmode="lasso",
+        dragmode="select",
         legend={"orientation": "h", "y": -0.08},
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
     )

@@ -200,7 +200,9 @@ class Run:
             self.progress = done / total
             self.message = f"scored {done:,}/{total:,} archs"
 
-        scan = scan_space(self.predictor, self.archs, on_chunk=on_chunk, cancel=self.cancel)
+        scan = scan_space(
+            self.predictor, self.archs, chunk_size=4096, on_chunk=on_chunk, cancel=self.cancel
+        )
         if scan is None:
             self.status, self.message = "cancelled", "cancelled while scoring the space"
             return

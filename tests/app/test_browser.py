@@ -1,0 +1,173 @@
+"""Real-browser tests: the app served by `streamlit run`, driven by Playwright and Debian chromium.
+
+They run the demo preset, check that the charts render, make a mouse-drag box selection on the
+embedding scatter, check the linked table and download it as CSV. Screenshots go to
+docs/screenshots/. Skipped (with the reason) where playwright or /usr/bin/chromium is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "screenshots"
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian chromium: apt-get install chromium"
+    ),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    port = _free_port()
+    env = dict(os.environ, HYPERNAS_APP_NO_UMAP_WARMUP="0")
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "app" / "main.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not become healthy within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(server_url):
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+            ],
+        )
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 1000}, accept_downloads=True
+        )
+        page = context.new_page()
+        page.goto(server_url)
+        page.get_by_text("HyperNAS Explorer").first.wait_for(timeout=60_000)
+        yield page
+        browser.close()
+
+
+def _goto(page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
+    page.locator("h1", has_text=title).first.wait_for(timeout=60_000)
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(1500)  # let plotly finish drawing
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_demo_runs_and_reports_rankings(page):
+    page.get_by_role("button", name="Run the demo").click()
+    start = time.perf_counter()
+    page.get_by_text("Demo done").wait_for(timeout=600_000)
+    seconds = time.perf_counter() - start
+    print(f"demo preset wall time: {seconds:.1f} s")
+    page.get_by_text("Kendall τ (held out)").wait_for(timeout=30_000)
+    _shot(page, "overview_demo")
+
+
+def test_rankings_charts_render(page):
+    _goto(page, "Rankings")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 2
+    _shot(page, "rankings")
+
+
+def test_box_selection_on_embeddings_fills_the_table_and_downloads(page):
+    _goto(page, "Embeddings")
+    plot = page.locator(".js-plotly-plot").first
+    plot.wait_for(timeout=60_000)
+    page.wait_for_timeout(2000)
+    area = page.locator(".js-plotly-plot .nsewdrag").first.bounding_box()
+    x0, y0 = area["x"] + area["width"] * 0.3, area["y"] + area["height"] * 0.3
+    x1, y1 = area["x"] + area["width"] * 0.7, area["y"] + area["height"] * 0.7
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    for i in range(1, 11):
+        page.mouse.move(x0 + (x1 - x0) * i / 10, y0 + (y1 - y0) * i / 10)
+    page.mouse.up()
+    heading = page.locator("h3", has_text="Selection:")
+    heading.filter(has_not_text="Selection: 0 archs").wait_for(timeout=60_000)
+    n = int(heading.inner_text().split(":")[1].split()[0].replace(",", ""))
+    assert n > 0
+    _shot(page, "embeddings_selection")
+
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Download selection as CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
+    assert len(rows) == n
+    assert {"arch", "true", "pred", "true_rank", "is_train"} <= set(rows[0])
+
+
+def test_umap_view_appears(page):
+    page.get_by_text("UMAP", exact=True).click()
+    start = time.perf_counter()
+    page.locator(".gtitle", has_text="UMAP of the global embeddings").wait_for(timeout=300_000)
+    print(f"UMAP view wall time after the click: {time.perf_counter() - start:.1f} s")
+    _shot(page, "embeddings_umap")
+
+
+def test_architecture_and_hypernetwork_pages_render(page):
+    _goto(page, "Architectures")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    _shot(page, "architectures")
+    _goto(page, "Hypernetwork")
+    page.get_by_text("Aux accuracy on digits").first.wait_for(timeout=180_000)
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    _shot(page, "hypernetwork")
+    _goto(page, "Loss weights")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+    _shot(page, "loss_weights")
