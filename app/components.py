@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from app import resources, session
@@ -80,16 +81,26 @@ def runs_ui(label: str, key: str) -> list[Run]:
     return [by_name[n] for n in chosen]
 
 
-def require_run(label: str, key: str) -> Run:
-    """Like `run_ui`, but stops the page with a hint when the session has no finished run."""
-    run = run_ui(label, key)
+def require_run(
+    label: str, key: str, runs: list[Run] | None = None, hint: str | None = None
+) -> Run:
+    """Like `run_ui`, but stops the page with `hint` when there is no run to pick."""
+    run = run_ui(label, key, runs)
     if run is None:
         st.info(
-            "No finished run in this session yet. Train one on the **Train** page, or press "
+            hint
+            or "No finished run in this session yet. Train one on the **Train** page, or press "
             "**Run the demo** on the **Overview** page."
         )
         st.stop()
     return run
+
+
+def csv_download_ui(label: str, frame: pd.DataFrame, file_name: str, key: str) -> None:
+    """A button that downloads `frame` as a CSV file (without the index)."""
+    st.download_button(
+        label, frame.to_csv(index=False).encode(), file_name=file_name, mime="text/csv", key=key
+    )
 
 
 def explain_ui(text: str) -> None:

@@ -34,15 +34,22 @@ def _box(fig: go.Figure, x: float, y: float, text: str, color: str, w: float = 1
         line={"color": "#455a64"},
         layer="below",
     )
-    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12})
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 12, "color": "#263238"})
 
 
-def _arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float, text: str = "") -> None:
+def _arrow(
+    fig: go.Figure,
+    start: tuple[float, float],
+    end: tuple[float, float],
+    color: str = "#455a64",
+    standoff: float = 0,
+) -> None:
+    """An arrow from `start` to `end` in data coordinates."""
     fig.add_annotation(
-        x=x1,
-        y=y1,
-        ax=x0,
-        ay=y0,
+        x=end[0],
+        y=end[1],
+        ax=start[0],
+        ay=start[1],
         xref="x",
         yref="y",
         axref="x",
@@ -50,21 +57,19 @@ def _arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float, text: str
         showarrow=True,
         arrowhead=3,
         arrowwidth=1.5,
-        arrowcolor="#455a64",
+        arrowcolor=color,
+        standoff=standoff,
+        startstandoff=standoff,
         text="",
     )
-    if text:
-        fig.add_annotation(
-            x=(x0 + x1) / 2,
-            y=(y0 + y1) / 2 + 0.18,
-            text=text,
-            showarrow=False,
-            font={"size": 10, "color": "#546e7a"},
-        )
+
+
+def _label(fig: go.Figure, x: float, y: float, text: str) -> None:
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font={"size": 11, "color": "#546e7a"})
 
 
 def pipeline_figure() -> go.Figure:
-    """The HyperNAS pipeline: arch -> global encoding -> shared GCN -> head / hypernetwork."""
+    """The HyperNAS pipeline: arch -> global encoding -> shared GCN -> head / hypernetwork -> loss."""
     fig = go.Figure()
     main = [
         (0.0, "arch string"),
@@ -73,19 +78,27 @@ def pipeline_figure() -> go.Figure:
         (6.6, "regression head"),
         (8.8, "predicted score"),
     ]
-    for x, text in main:
-        _box(fig, x, 1.0, text, "#e3f2fd")
-    for (x0, _), (x1, _) in zip(main, main[1:], strict=False):
-        _arrow(fig, x0 + 0.85, 1.0, x1 - 0.85, 1.0)
-    _box(fig, 4.4, -0.4, "hypernetwork<br>(node → op weights)", "#fce4ec")
-    _box(fig, 6.6, -0.4, "target net<br>on real images", "#fce4ec")
-    _box(fig, 8.8, -0.4, "cross-entropy<br>(aux task)", "#fce4ec")
-    _arrow(fig, 4.4, 0.65, 4.4, -0.05, "node embeddings")
-    _arrow(fig, 5.25, -0.4, 5.75, -0.4)
-    _arrow(fig, 7.45, -0.4, 7.95, -0.4)
-    _box(fig, 8.8, 0.3, "adaptive loss  Σ L_t^(q-1)/(2u_t²) + ln(1+u_t²)", "#fff8e1", w=3.6)
-    fig.update_xaxes(visible=False, range=[-1, 11])
-    fig.update_yaxes(visible=False, range=[-1, 1.6])
+    aux = [
+        (4.4, "hypernetwork<br>(node → op weights)"),
+        (6.6, "target net<br>on real images"),
+        (8.8, "aux logits"),
+    ]
+    for (x, text), row in [(m, 1.0) for m in main] + [(a, -0.6) for a in aux]:
+        _box(fig, x, row, text, "#e3f2fd" if row > 0 else "#fce4ec")
+    for row, boxes in ((1.0, main), (-0.6, aux)):
+        for (x0, _), (x1, _) in zip(boxes, boxes[1:], strict=False):
+            _arrow(fig, (x0 + 0.85, row), (x1 - 0.85, row))
+    _arrow(fig, (4.4, 0.65), (4.4, -0.25))
+    _label(fig, 5.2, 0.2, "node embeddings")
+
+    loss = "adaptive multi-task loss<br>Σ<sub>t</sub> L<sub>t</sub><sup>q−1</sup>/(2u<sub>t</sub>²)<br>+ ln(1+u<sub>t</sub>²)"
+    _box(fig, 11.4, 0.2, loss, "#fff8e1", w=2.4)
+    _arrow(fig, (9.65, 1.0), (10.2, 0.45))
+    _arrow(fig, (9.65, -0.6), (10.2, -0.05))
+    _label(fig, 9.9, 1.15, "MSE")
+    _label(fig, 10.05, -0.65, "cross-entropy")
+    fig.update_xaxes(visible=False, range=[-1, 12.8])
+    fig.update_yaxes(visible=False, range=[-1.1, 1.5])
     fig.update_layout(height=300, margin={"l": 0, "r": 0, "t": 10, "b": 0}, plot_bgcolor="white")
     return fig
 
@@ -112,21 +125,7 @@ def cell_figure(
     pos = _layered_positions(graph)
     fig = go.Figure()
     for i, j in graph.edges:
-        fig.add_annotation(
-            x=pos[j][0],
-            y=pos[j][1],
-            ax=pos[i][0],
-            ay=pos[i][1],
-            xref="x",
-            yref="y",
-            axref="x",
-            ayref="y",
-            showarrow=True,
-            arrowhead=2,
-            arrowcolor="#90a4ae",
-            standoff=14,
-            startstandoff=14,
-        )
+        _arrow(fig, pos[i], pos[j], color="#90a4ae", standoff=14)
     marked = set(highlight)
     names = node_names or [f"node {n}" for n in range(len(cell.ops))]
     fig.add_trace(

@@ -68,12 +68,11 @@ if not picked:
     st.stop()
 selection = frame.iloc[picked].sort_values("pred", ascending=False)
 st.dataframe(selection, hide_index=True, key="embeddings_table")
-st.download_button(
+components.csv_download_ui(
     "Download selection as CSV",
-    selection.to_csv(index=False).encode(),
-    file_name=f"hypernas_run{run.id}_selection.csv",
-    mime="text/csv",
-    key="embeddings_download",
+    selection,
+    f"hypernas_run{run.id}_selection.csv",
+    "embeddings_download",
 )
 arch = st.selectbox("Draw the cell of", selection["arch"].tolist(), key="embeddings_pick")
 st.plotly_chart(

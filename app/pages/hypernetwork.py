@@ -18,14 +18,12 @@ components.explain_ui(
     "op gets different weights in different positions and different archs."
 )
 
-runs = [r for r in session.ready_runs() if r.predictor.model.has_hypernet]
-if not runs:
-    st.info(
-        "No finished **hypernas** run in this session: train one on the Train page "
-        "(method hypernas) or run the demo on the Overview page."
-    )
-    st.stop()
-run = components.run_ui("Run", "hypernetwork_run", runs)
+hypernas_runs = [r for r in session.ready_runs() if r.predictor.model.has_hypernet]
+hint = (
+    "No finished **hypernas** run in this session: train one on the Train page (method "
+    "hypernas) or run the demo on the Overview page."
+)
+run = components.require_run("Run", "hypernetwork_run", hypernas_runs, hint)
 space = run.predictor.space
 
 

@@ -21,14 +21,11 @@ runs = [
     for r in session.runs().values()
     if r.history is not None and "u_regression" in r.history.steps
 ]
-if not runs:
-    st.info(
-        "No run with the adaptive loss yet: only **hypernas** runs have two tasks. Train one "
-        "on the Train page or run the demo on the Overview page."
-    )
-    st.stop()
-
-run = components.run_ui("Run", "loss_weights_run", runs)
+hint = (
+    "No run with the adaptive loss yet: only **hypernas** runs have two tasks. Train one on the "
+    "Train page or run the demo on the Overview page."
+)
+run = components.require_run("Run", "loss_weights_run", runs, hint)
 steps = pd.DataFrame(run.history.steps)
 steps.insert(0, "step", range(1, len(steps) + 1))
 left, right = st.columns(2)

@@ -38,15 +38,16 @@ st.caption(
     f"{DEMO_SPEC.epochs} epochs on their true CIFAR-10 validation accuracies, then scores and embeds "
     "all 15,625 archs (about a minute on a 2-core CPU). The results appear on every other page."
 )
-demo = next((r for r in session.runs().values() if r.spec == DEMO_SPEC), None)
-if st.button("Run the demo", type="primary", key="overview_demo", disabled=demo is not None):
+demos = [r for r in session.runs().values() if r.spec == DEMO_SPEC]
+demo = demos[-1] if demos else None
+label = "Run the demo" if demo is None or demo.is_active or demo.is_ready else "Run the demo again"
+busy = demo is not None and (demo.is_active or demo.is_ready)
+if st.button(label, type="primary", key="overview_demo", disabled=busy):
     try:
         demo = session.start_run(DEMO_SPEC)
     except ValueError as err:
         st.error(str(err))
         st.stop()
-
-
 if demo is not None:
     components.live_run_ui(demo, key="overview_demo")
     if not demo.is_active and components.run_outcome_ui(demo):

@@ -54,18 +54,10 @@ run = components.run_ui("Run", "rankings_top_run", chosen)
 include_train = st.checkbox("Include training archs", False, key="rankings_include_train")
 top = top_k_table(frames[run.name], k=int(k), include_train=include_train)
 st.dataframe(top, hide_index=True, key="rankings_top")
-c1, c2 = st.columns(2)
-c1.download_button(
-    "Download top-K as CSV",
-    top.to_csv(index=False).encode(),
-    file_name=f"hypernas_run{run.id}_top{k}.csv",
-    mime="text/csv",
-    key="rankings_download_top",
+name = f"hypernas_run{run.id}"
+components.csv_download_ui(
+    "Download top-K as CSV", top, f"{name}_top{k}.csv", "rankings_download_top"
 )
-c2.download_button(
-    "Download all predictions as CSV",
-    frames[run.name].to_csv(index=False).encode(),
-    file_name=f"hypernas_run{run.id}_predictions.csv",
-    mime="text/csv",
-    key="rankings_download_all",
+components.csv_download_ui(
+    "Download all predictions as CSV", frames[run.name], f"{name}_predictions.csv", "rankings_all"
 )

@@ -22,8 +22,9 @@ space_name = components.space_ui("train_space")
 space = resources.space(space_name)
 devices = resources.devices()
 gpus = [name for name in ("cuda", "mps") if devices[name]]
+st.caption(f"Devices torch can use here (detected_devices()): {devices}")
 if gpus:
-    st.caption(f"Accelerators detected: {', '.join(gpus)}.")
+    st.caption(f"Accelerators detected: {', '.join(gpus)}; device 'auto' uses {gpus[0]}.")
 else:
     st.info("No GPU detected (torch sees no CUDA or MPS device): everything runs on the CPU.")
 

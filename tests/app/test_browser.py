@@ -89,7 +89,7 @@ def page(server_url):
             ],
         )
         context = browser.new_context(
-            viewport={"width": 1400, "height": 1000}, accept_downloads=True
+            viewport={"width": 1400, "height": 1100}, accept_downloads=True
         )
         page = context.new_page()
         page.goto(server_url)
@@ -103,10 +103,13 @@ def _goto(page, title: str) -> None:
     page.locator("h1", has_text=title).first.wait_for(timeout=60_000)
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, focus=None) -> None:
+    """Saves the viewport (the app scrolls inside it), scrolled to `focus` when given."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    if focus is not None:
+        focus.scroll_into_view_if_needed()
     page.wait_for_timeout(1500)  # let plotly finish drawing
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def test_demo_runs_and_reports_rankings(page):
@@ -115,15 +118,16 @@ def test_demo_runs_and_reports_rankings(page):
     page.get_by_text("Demo done").wait_for(timeout=600_000)
     seconds = time.perf_counter() - start
     print(f"demo preset wall time: {seconds:.1f} s")
-    page.get_by_text("Kendall τ (held out)").wait_for(timeout=30_000)
-    _shot(page, "overview_demo")
+    metric = page.get_by_text("Kendall τ (held out)")
+    metric.wait_for(timeout=30_000)
+    _shot(page, "overview_demo", focus=metric)
 
 
 def test_rankings_charts_render(page):
     _goto(page, "Rankings")
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-    assert page.locator('[data-testid="stDataFrame"]').count() >= 2
-    _shot(page, "rankings")
+    page.locator('[data-testid="stDataFrame"]').nth(1).wait_for(timeout=60_000)
+    _shot(page, "rankings", focus=page.locator(".js-plotly-plot").first)
 
 
 def test_box_selection_on_embeddings_fills_the_table_and_downloads(page):
@@ -143,7 +147,7 @@ def test_box_selection_on_embeddings_fills_the_table_and_downloads(page):
     heading.filter(has_not_text="Selection: 0 archs").wait_for(timeout=60_000)
     n = int(heading.inner_text().split(":")[1].split()[0].replace(",", ""))
     assert n > 0
-    _shot(page, "embeddings_selection")
+    _shot(page, "embeddings_selection", focus=heading)
 
     with page.expect_download(timeout=60_000) as info:
         page.get_by_role("button", name="Download selection as CSV").click()
