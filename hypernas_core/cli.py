@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, method_config
+from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, PredictorConfig, method_config
 from hypernas_core.metrics import ranking_report
 from hypernas_core.predictor import Predictor
 from hypernas_core.search_space import get_space, list_spaces
@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--aux", default=None, choices=AUX_DATASETS, help="aux image dataset")
     train.add_argument("--aux-root", default=None, help="folder of a local CIFAR-10 python copy")
+    train.add_argument(
+        "--aux-download", action="store_true", help="download CIFAR-10 into --aux-root if missing"
+    )
     train.add_argument("--device", default="auto", choices=DEVICES)
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument("--out", default=None, help="folder to save the checkpoint and predictions")
@@ -79,7 +82,7 @@ def cmd_spaces(_: argparse.Namespace) -> None:
         print(f"\tlabels: {', '.join(space.label_columns)}")
 
 
-def _train_config(args: argparse.Namespace):
+def _train_config(args: argparse.Namespace) -> PredictorConfig:
     train = {"seed": args.seed, "device": args.device}
     for flag, name in (
         ("q", "q"),
@@ -97,6 +100,8 @@ def _train_config(args: argparse.Namespace):
         hypernet["aux_dataset"] = args.aux
     if args.aux_root is not None:
         hypernet["aux_root"] = args.aux_root
+    if args.aux_download:
+        hypernet["aux_download"] = True
     overrides = {"space": args.space, "target": args.target, "train": train, "hypernet": hypernet}
     if args.encoding is not None:
         overrides["encoder"] = {"encoding": args.encoding}

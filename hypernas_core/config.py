@@ -54,6 +54,7 @@ class HyperNetConfig:
     target_width: int = 4  # channels of the target net's first stage (NB201 uses 16)
     aux_dataset: str = "digits"  # image data for the auxiliary task: "digits" or "cifar10"
     aux_root: str | None = None  # folder of a local CIFAR-10 python copy (None: no CIFAR-10)
+    aux_download: bool = False  # fetch CIFAR-10 into aux_root when it is missing (needs network)
     aux_batch_size: int = 16  # images per auxiliary step, shared by the archs of the batch
     aux_archs_per_step: int = 0  # archs of the batch run as target nets per step (0: all)
 

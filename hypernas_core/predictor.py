@@ -176,7 +176,7 @@ class Predictor:
     def _aux_dataset(self) -> AuxDataset:
         if self._aux is None:
             hn = self.config.hypernet
-            self._aux = load_aux_dataset(hn.aux_dataset, hn.aux_root)
+            self._aux = load_aux_dataset(hn.aux_dataset, hn.aux_root, download=hn.aux_download)
             self.aux_info = {
                 "name": self._aux.name,
                 "in_channels": self._aux.in_channels,

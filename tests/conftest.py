@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+
+import numpy as np
 import pytest
 import torch
 
@@ -22,3 +25,16 @@ def space():
 
 # ResNet-like: convs with skip connections; trains quickly as a target net
 RESNET_LIKE = "|nor_conv_3x3~0|+|skip_connect~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+def write_cifar_folder(folder, per_batch=4):
+    """A tiny folder in the official CIFAR-10 python layout (to test the reader only)."""
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {
+            b"data": rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8),
+            b"labels": list(rng.integers(0, 10, size=per_batch)),
+        }
+        with (folder / name).open("wb") as f:
+            pickle.dump(batch, f)

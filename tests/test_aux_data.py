@@ -1,9 +1,7 @@
-import pickle
-
-import numpy as np
 import pytest
 
 from hypernas_core.aux_data import load_aux_dataset, load_cifar10_dataset
+from tests.conftest import write_cifar_folder
 
 
 def test_digits_is_bundled_split_and_standardised():
@@ -13,19 +11,6 @@ def test_digits_is_bundled_split_and_standardised():
     assert abs(float(data.train_images.mean())) < 1e-4
     assert set(data.test_labels.tolist()) == set(range(10))
     assert "digits" in repr(data)
-
-
-def write_cifar_folder(folder, per_batch=4):
-    """A tiny folder in the official CIFAR-10 python layout (to test the reader only)."""
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {
-            b"data": rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8),
-            b"labels": list(rng.integers(0, 10, size=per_batch)),
-        }
-        with (folder / name).open("wb") as f:
-            pickle.dump(batch, f)
 
 
 def test_cifar10_reads_a_local_copy(tmp_path):

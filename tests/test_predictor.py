@@ -6,7 +6,7 @@ import torch
 from safetensors.torch import save_file
 
 from hypernas_core import Predictor, kendall_tau, method_config
-from tests.conftest import ALL_CONV, MIXED, RESNET_LIKE
+from tests.conftest import ALL_CONV, MIXED, RESNET_LIKE, write_cifar_folder
 
 
 def quick(method, **train):
@@ -122,3 +122,18 @@ def test_short_nb201_run_ranks_better_than_a_random_predictor(space):
     random_tau = kendall_tau(true, np.random.default_rng(1).normal(size=len(test)))
     assert abs(random_tau) < 0.05
     assert tau > random_tau + 0.3, tau
+
+
+def test_hypernas_trains_on_a_local_cifar10_copy(space, tmp_path):
+    write_cifar_folder(tmp_path / "cifar-10-batches-py")
+    config = method_config(
+        "hypernas",
+        train={"epochs": 1, "batch_size": 2},
+        hypernet={"aux_dataset": "cifar10", "aux_root": str(tmp_path), "target_width": 2},
+    )
+    predictor = Predictor(config)
+    history = predictor.fit([RESNET_LIKE, MIXED])
+    assert history.status == "completed"
+    weights = predictor.generate_weights(MIXED)
+    assert weights.aux_dataset == "cifar10" and 0.0 <= weights.aux_accuracy <= 1.0
+    assert predictor.model.target_net.stem.in_channels == 3
