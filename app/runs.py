@@ -29,7 +29,7 @@ from hypernas_core import (
 )
 from hypernas_core.arch_distance import op_counts
 from hypernas_core.projection import pca_2d, umap_2d
-from hypernas_core.rankings import rank_frame
+from hypernas_core.rankings import held_out_report, rank_frame
 from hypernas_core.space_scan import SpaceScan, scan_space
 
 logger = logging.getLogger(__name__)
@@ -60,9 +60,9 @@ class RunSpec:
         size = space.size or SCAN_SAMPLE
         if not 2 <= self.budget <= min(size, 5000):
             raise ValueError(f"budget must be in 2..{min(size, 5000)} archs (got {self.budget!r})")
-        if self.scan_size is not None and not self.budget < self.scan_size <= size:
+        if self.scan_size is not None and not self.budget + 2 <= self.scan_size <= size:
             raise ValueError(
-                f"scan_size must be in {self.budget + 1}..{size} (more than the budget) or None "
+                f"scan_size must be in {self.budget + 2}..{size} (2 more than the budget) or None "
                 f"(got {self.scan_size!r})"
             )
         return method_config(
@@ -243,6 +243,16 @@ class Run:
         if self.true_scores is None:
             raise ValueError(f"space {self.spec.space!r} has no true scores to rank against")
         return rank_frame(self.archs, self.true_scores, self.scan.scores, self.train_archs)
+
+    def report(self, top_k: int = 50) -> dict[str, float]:
+        """Held-out ranking metrics; precision@K uses at most as many archs as are held out.
+
+        Raises:
+            ValueError: when fewer than 2 scanned archs are held out.
+        """
+        frame = self.rank_frame()
+        held = int((~frame["is_train"]).sum())
+        return held_out_report(frame, top_k=max(1, min(top_k, held)))
 
     def summary(self) -> dict[str, Any]:
         """One flat row for run tables."""

@@ -4,7 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from app import components, figures, session
-from hypernas_core.rankings import held_out_report
 
 st.title("Loss weights")
 components.explain_ui(
@@ -74,7 +73,7 @@ rows = []
 for r in runs:
     row = {"run": r.name, "q": r.spec.q, "status": r.status}
     if r.is_ready:
-        report = held_out_report(r.rank_frame())
+        report = r.report()
         row.update(kendall_tau=report["kendall_tau"], spearman=report["spearman"])
     last = r.history.epochs[-1] if r.history.epochs else {}
     row.update(

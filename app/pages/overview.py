@@ -4,7 +4,6 @@ import streamlit as st
 
 from app import components, figures, session
 from app.runs import DEMO_SPEC
-from hypernas_core.rankings import held_out_report
 
 st.title("HyperNAS Explorer")
 st.markdown(
@@ -52,7 +51,7 @@ if demo is not None:
     components.live_run_ui(demo, key="overview_demo")
     if not demo.is_active and components.run_outcome_ui(demo):
         demo.start_umap()  # the Embeddings page shows it when ready
-        report = held_out_report(demo.rank_frame())
+        report = demo.report()
         st.success(f"Demo {demo.message}. Open **Rankings**, **Embeddings** or **Hypernetwork**.")
         cols = st.columns(4)
         cols[0].metric("Kendall τ (held out)", f"{report['kendall_tau']:.3f}")

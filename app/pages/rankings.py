@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from app import components, figures, session
-from hypernas_core.rankings import held_out_report, top_k_table
+from hypernas_core.rankings import top_k_table
 
 st.title("Rankings")
 components.explain_ui(
@@ -27,7 +27,7 @@ k = st.slider("K (for precision@K and the top-K table)", 5, 200, 50, key="rankin
 frames = {r.name: r.rank_frame() for r in chosen}
 reports = []
 for run in chosen:
-    report = held_out_report(frames[run.name], top_k=int(k))
+    report = run.report(top_k=int(k))
     reports.append(
         {
             "run": run.name,

@@ -11,7 +11,7 @@ def test_spec_rejects_bad_values_with_clear_messages():
         RunSpec(budget=1).config()
     with pytest.raises(ValueError, match="q must be > 1"):
         RunSpec(q=1.0).config()
-    with pytest.raises(ValueError, match="scan_size must be in 11..15625"):
+    with pytest.raises(ValueError, match="scan_size must be in 12..15625"):
         RunSpec(budget=10, scan_size=5).config()
     with pytest.raises(ValueError, match="method must be one of"):
         RunSpec(method="nas").config()
