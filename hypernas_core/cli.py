@@ -1,4 +1,4 @@
-"""Command line: `python -m hypernas_core {spaces,train,predict}`.
+"""Command line: `python -m hypernas_core {spaces,train,bench,predict}`.
 
 Flags are parsed here and turned into the config dataclasses; nothing else in the library reads
 command-line arguments. Errors in user input exit with status 2 and one line on stderr.
@@ -10,18 +10,21 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
+from hypernas_core.benchmark import (
+    markdown_table,
+    parse_int_list,
+    run_ranking,
+    run_sweep,
+    summarise,
+)
 from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, PredictorConfig, method_config
-from hypernas_core.metrics import ranking_report
 from hypernas_core.predictor import Predictor
 from hypernas_core.search_space import get_space, list_spaces
-from hypernas_core.training import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument("--out", default=None, help="folder to save the checkpoint and predictions")
     train.add_argument("--json", action="store_true", help="print the result as one JSON line last")
+
+    bench = sub.add_parser("bench", help="benchmark sweeps").add_subparsers(
+        dest="bench", required=True
+    )
+    ranking = bench.add_parser("ranking", help="methods x budgets x seeds on identical splits")
+    ranking.add_argument("--space", default="nb201")
+    ranking.add_argument("--methods", default="np,hypernas-p,hypernas", help="comma-separated")
+    ranking.add_argument("--budgets", default="78,156", help="e.g. 39,78,156 or 50-60")
+    ranking.add_argument("--seeds", default="0-2", help="e.g. 0-4 or 0,3")
+    ranking.add_argument("--target", default=None)
+    ranking.add_argument("--epochs", type=int, default=None)
+    ranking.add_argument("--q", type=float, default=None)
+    ranking.add_argument("--device", default="auto", choices=DEVICES)
+    ranking.add_argument("--workers", type=int, default=1, help="runs at a time (processes)")
+    ranking.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    ranking.add_argument("--out", required=True, help="folder for runs.csv and summary.md")
+    table = bench.add_parser("table", help="markdown summary of a results CSV or JSON-lines file")
+    table.add_argument("--results", required=True, help="runs.csv, or JSON lines from train --json")
+    table.add_argument("--out", default=None, help="markdown file to write (default: stdout)")
 
     predict = sub.add_parser("predict", help="score archs with a saved checkpoint")
     predict.add_argument("--checkpoint", required=True, help="folder written by `train --out`")
@@ -112,48 +134,11 @@ def cmd_train(args: argparse.Namespace) -> dict:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     config = _train_config(args)
-    space = get_space(config.space)
-    archs = space.enumerate()
-    if not 2 <= args.budget < len(archs):
-        raise UserError(
-            f"--budget must be in 2..{len(archs) - 1} for {space.name} (got {args.budget})"
-        )
-    # the split depends on the seed only, so every method sees the same training archs
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(archs))
-    train_idx, test_idx = order[: args.budget], order[args.budget :]
-    train_archs = [archs[i] for i in train_idx]
-    test_archs = [archs[i] for i in test_idx]
-
-    predictor = Predictor(config)
-    start = time.perf_counter()
-    history = predictor.fit(train_archs, on_step=_log_epoch)
-    train_seconds = time.perf_counter() - start
-
-    predicted = predictor.predict(test_archs).numpy()
-    true = space.labels(test_archs, predictor.target)
-    report = ranking_report(true, predicted)
-    result = {
-        "space": space.name,
-        "method": config.method,
-        "budget": args.budget,
-        "seed": args.seed,
-        "target": predictor.target,
-        "q": config.train.q,
-        "epochs": config.train.epochs,
-        "encoding": config.encoder.encoding,
-        "n_train": len(train_archs),
-        "n_test": len(test_archs),
-        **report,
-        "train_seconds": round(train_seconds, 2),
-        "device": str(resolve_device(config.train.device)),
-        "status": history.status,
-    }
-    if history.epochs and "aux_acc" in history.epochs[-1]:
-        result["aux_train_acc_last_epoch"] = round(history.epochs[-1]["aux_acc"], 4)
+    run = run_ranking(config, args.budget, on_step=_log_epoch)
+    result = run.result
     if args.out:
-        out = predictor.save(args.out)
-        pd.DataFrame({"arch": test_archs, "true": true, "predicted": predicted}).to_csv(
+        out = run.predictor.save(args.out)
+        pd.DataFrame({"arch": run.test_archs, "true": run.true, "predicted": run.predicted}).to_csv(
             out / "test_predictions.csv", index=False
         )
         (out / "result.json").write_text(json.dumps(result, indent=2))
@@ -163,6 +148,56 @@ def cmd_train(args: argparse.Namespace) -> dict:
         for key, value in result.items():
             print(f"{key:>26}: {value}")
     return result
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    if args.bench == "table":
+        results = _read_results(Path(args.results))
+        text = markdown_table(summarise(results))
+        if args.out:
+            Path(args.out).write_text(text)
+        else:
+            print(text, end="")
+        return
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for method in methods:
+        if method not in METHODS:
+            raise UserError(f"unknown method {method!r} in --methods; valid: {', '.join(METHODS)}")
+    train = {"device": args.device}
+    if args.epochs is not None:
+        train["epochs"] = args.epochs
+    if args.q is not None:
+        train["q"] = args.q
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    def show(result: dict) -> None:
+        print(json.dumps(result), flush=True)
+
+    results = run_sweep(
+        args.space,
+        methods,
+        parse_int_list(args.budgets),
+        parse_int_list(args.seeds),
+        out / "runs.csv",
+        overrides={"target": args.target, "train": train},
+        workers=args.workers,
+        threads=args.threads,
+        on_result=show,
+    )
+    (out / "summary.md").write_text(markdown_table(summarise(results)))
+    print(f"wrote {out / 'runs.csv'} and {out / 'summary.md'}")
+
+
+def _read_results(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise UserError(f"results file {str(path)!r} does not exist")
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    try:
+        return pd.read_json(path, lines=True)
+    except ValueError as err:
+        raise UserError(f"results file {str(path)!r} is neither CSV nor JSON lines: {err}") from err
 
 
 def _log_epoch(epoch: int, total: int, metrics: dict[str, float]) -> None:
@@ -248,7 +283,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    commands = {"spaces": cmd_spaces, "train": cmd_train, "predict": cmd_predict}
+    commands = {
+        "spaces": cmd_spaces,
+        "train": cmd_train,
+        "bench": cmd_bench,
+        "predict": cmd_predict,
+    }
     try:
         commands[args.command](args)
     except (UserError, ValueError, FileNotFoundError) as err:

@@ -127,7 +127,7 @@ def test_predict_with_missing_checkpoint_is_one_line(tmp_path):
 
 def test_train_rejects_bad_budget_and_method(capsys):
     assert main(["train", "--budget", "1", "--epochs", "1"]) == 2
-    assert "--budget must be in 2..15624" in capsys.readouterr().err
+    assert "budget must be in 2..15624 for nb201 (got 1)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--method", "xgb"])
 

@@ -1,0 +1,247 @@
+"""Ranking benchmarks: train on `budget` archs drawn with a seed, evaluate on every other arch.
+
+The split depends on the space, budget and seed only, so every method of a sweep trains and is
+tested on identical archs. A sweep appends one row per run to a CSV and can be resumed: runs whose
+(method, budget, seed, config) already have a row are skipped.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import logging
+import multiprocessing
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hypernas_core.config import PredictorConfig, method_config
+from hypernas_core.metrics import ranking_report
+from hypernas_core.predictor import Predictor
+from hypernas_core.search_space import get_space
+from hypernas_core.training import StepCallback, resolve_device
+
+logger = logging.getLogger(__name__)
+
+KEY_COLUMNS = ("space", "method", "budget", "seed", "target", "epochs", "q", "encoding")
+
+
+def split_archs(space_name: str, budget: int, seed: int) -> tuple[list[str], list[str]]:
+    """The training archs (`budget` of them) and the test archs (all others) of a seeded split.
+
+    Raises:
+        ValueError: when the space is not enumerable or the budget leaves no test arch.
+    """
+    space = get_space(space_name)
+    archs = space.enumerate()
+    if not 2 <= budget < len(archs):
+        raise ValueError(f"budget must be in 2..{len(archs) - 1} for {space.name} (got {budget})")
+    order = np.random.default_rng(seed).permutation(len(archs))
+    return [archs[i] for i in order[:budget]], [archs[i] for i in order[budget:]]
+
+
+@dataclass
+class RankingRun:
+    """One trained predictor and its evaluation on the test archs of its split."""
+
+    result: dict[str, Any]
+    predictor: Predictor
+    test_archs: list[str]
+    true: np.ndarray
+    predicted: np.ndarray
+
+
+def run_ranking(
+    config: PredictorConfig, budget: int, on_step: StepCallback | None = None
+) -> RankingRun:
+    """Trains `config` on the split of (space, budget, config.train.seed) and scores the rest.
+
+    Returns:
+        The run; `result` holds space, method, budget, seed, target, n_train, n_test, Kendall tau,
+        Spearman, precision@top-5%, the best true rank among the predicted top 10, train seconds
+        and the device.
+    """
+    seed = config.train.seed
+    train_archs, test_archs = split_archs(config.space, budget, seed)
+    predictor = Predictor(config)
+    start = time.perf_counter()
+    history = predictor.fit(train_archs, on_step=on_step)
+    train_seconds = time.perf_counter() - start
+
+    predicted = predictor.predict(test_archs).numpy()
+    true = predictor.space.labels(test_archs, predictor.target)
+    result = {
+        "space": config.space,
+        "method": config.method,
+        "budget": budget,
+        "seed": seed,
+        "target": predictor.target,
+        "epochs": config.train.epochs,
+        "q": config.train.q,
+        "encoding": config.encoder.encoding,
+        "n_train": len(train_archs),
+        "n_test": len(test_archs),
+        **ranking_report(true, predicted),
+        "train_seconds": round(train_seconds, 2),
+        "device": str(resolve_device(config.train.device)),
+        "status": history.status,
+    }
+    if history.epochs and "aux_acc" in history.epochs[-1]:
+        result["aux_train_acc_last_epoch"] = round(history.epochs[-1]["aux_acc"], 4)
+    return RankingRun(result, predictor, test_archs, true, predicted)
+
+
+def parse_int_list(text: str) -> list[int]:
+    """Parses "0-4" or "39,78,156" (or a mix, "0-2,7") into integers.
+
+    Raises:
+        ValueError: naming the part that is not an integer or a range.
+    """
+    values: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        try:
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                values.extend(range(int(lo), int(hi) + 1))
+            else:
+                values.append(int(part))
+        except ValueError:
+            raise ValueError(
+                f"expected integers or ranges like '0-4,7' (got {part!r} in {text!r})"
+            ) from None
+    return values
+
+
+def _sweep_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Runs one sweep job in a worker process."""
+    torch.set_num_threads(job["threads"])
+    config = method_config(job["method"], **job["overrides"])
+    return run_ranking(config, job["budget"]).result
+
+
+def run_sweep(
+    space: str,
+    methods: Sequence[str],
+    budgets: Sequence[int],
+    seeds: Sequence[int],
+    out_csv: str | Path,
+    overrides: dict[str, Any] | None = None,
+    workers: int = 1,
+    threads: int = 1,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> pd.DataFrame:
+    """Runs every (method, budget, seed), appending each result to `out_csv` as it finishes.
+
+    Args:
+        overrides: config overrides for every run, e.g. {"train": {"epochs": 100}}.
+        workers: runs at a time, each in its own process.
+        threads: torch CPU threads per run.
+        on_result: called with each new result row.
+
+    Returns:
+        Every row of `out_csv` (earlier ones included).
+    """
+    out_csv = Path(out_csv)
+    overrides = overrides or {}
+    done = pd.read_csv(out_csv) if out_csv.exists() else pd.DataFrame(columns=list(KEY_COLUMNS))
+    jobs = []
+    for method, budget, seed in itertools.product(methods, budgets, seeds):
+        train = {**overrides.get("train", {}), "seed": seed}
+        config = method_config(method, **{**overrides, "space": space, "train": train})
+        key = (
+            space,
+            method,
+            budget,
+            seed,
+            config.target or get_space(space).default_label,
+            config.train.epochs,
+            config.train.q,
+            config.encoder.encoding,
+        )
+        if _has_row(done, key):
+            logger.info(
+                "skipping %s budget=%d seed=%d: already in %s", method, budget, seed, out_csv
+            )
+            continue
+        jobs.append(
+            {
+                "method": method,
+                "budget": budget,
+                "threads": threads,
+                "overrides": {**overrides, "space": space, "train": train},
+            }
+        )
+
+    def record(result: dict[str, Any]) -> None:
+        row = pd.DataFrame([result])
+        row.to_csv(out_csv, mode="a", header=not out_csv.exists(), index=False)
+        if on_result is not None:
+            on_result(result)
+
+    if workers <= 1:
+        for job in jobs:
+            record(_sweep_job(job))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            for future in concurrent.futures.as_completed(
+                [pool.submit(_sweep_job, j) for j in jobs]
+            ):
+                record(future.result())
+    return pd.read_csv(out_csv) if out_csv.exists() else pd.DataFrame()
+
+
+def _has_row(done: pd.DataFrame, key: tuple) -> bool:
+    if done.empty:
+        return False
+    match = np.ones(len(done), dtype=bool)
+    for column, value in zip(KEY_COLUMNS, key, strict=True):
+        if column not in done.columns:
+            return False
+        col = done[column]
+        match &= (
+            np.isclose(col.astype(float), float(value))
+            if column in ("q",)
+            else (col.astype(str) == str(value)).to_numpy()
+        )
+    return bool(match.any())
+
+
+SUMMARY_METRICS = ("kendall_tau", "spearman", "precision_at_top5pct", "train_seconds")
+
+
+def summarise(results: pd.DataFrame, by: Sequence[str] = ("method", "budget")) -> pd.DataFrame:
+    """Mean and standard deviation (over seeds) of the ranking metrics, one row per group.
+
+    Returns:
+        Columns: the `by` columns, n_seeds, then <metric>_mean and <metric>_std for each metric.
+    """
+    missing = [c for c in (*by, *SUMMARY_METRICS) if c not in results.columns]
+    if missing:
+        raise ValueError(f"results lack the columns {missing} (got {list(results.columns)})")
+    grouped = results.groupby(list(by), sort=True)
+    summary = grouped.size().rename("n_seeds").to_frame()
+    for metric in SUMMARY_METRICS:
+        summary[f"{metric}_mean"] = grouped[metric].mean()
+        summary[f"{metric}_std"] = grouped[metric].std(ddof=1).fillna(0.0)
+    return summary.reset_index()
+
+
+def markdown_table(summary: pd.DataFrame, by: Sequence[str] = ("method", "budget")) -> str:
+    """The summary as a markdown table with mean ± std cells."""
+    header = [*by, "seeds", "Kendall tau", "Spearman", "precision@top-5%", "train s"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in summary.iterrows():
+        cells = [str(row[c]) for c in by] + [str(int(row["n_seeds"]))]
+        for metric, digits in zip(SUMMARY_METRICS, (3, 3, 3, 0), strict=True):
+            mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+            cells.append(f"{mean:.{digits}f} ± {std:.{digits}f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

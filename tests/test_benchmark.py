@@ -1,0 +1,83 @@
+import pandas as pd
+import pytest
+
+from hypernas_core.benchmark import (
+    markdown_table,
+    parse_int_list,
+    run_sweep,
+    split_archs,
+    summarise,
+)
+from hypernas_core.cli import main
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    train, test = split_archs("nb201", 78, seed=3)
+    again, _ = split_archs("nb201", 78, seed=3)
+    other, _ = split_archs("nb201", 78, seed=4)
+    assert train == again and train != other
+    assert len(train) == 78 and len(test) == 15625 - 78
+    assert not set(train) & set(test)
+    with pytest.raises(ValueError, match="budget must be in 2..15624"):
+        split_archs("nb201", 15625, seed=0)
+
+
+def test_parse_int_list():
+    assert parse_int_list("0-4") == [0, 1, 2, 3, 4]
+    assert parse_int_list("39,78, 156") == [39, 78, 156]
+    assert parse_int_list("0-1,7") == [0, 1, 7]
+    with pytest.raises(ValueError, match="got 'x'"):
+        parse_int_list("1,x")
+
+
+def test_summary_mean_and_std_by_hand():
+    results = pd.DataFrame(
+        {
+            "method": ["np", "np", "hypernas"],
+            "budget": [78, 78, 78],
+            "kendall_tau": [0.6, 0.7, 0.8],
+            "spearman": [0.8, 0.9, 0.95],
+            "precision_at_top5pct": [0.3, 0.5, 0.4],
+            "train_seconds": [10.0, 12.0, 100.0],
+        }
+    )
+    summary = summarise(results)
+    row = summary[summary["method"] == "np"].iloc[0]
+    assert row["n_seeds"] == 2
+    assert row["kendall_tau_mean"] == pytest.approx(0.65)
+    assert row["kendall_tau_std"] == pytest.approx(0.0707107, rel=1e-5)
+    text = markdown_table(summary)
+    assert "| np | 78 | 2 | 0.650 ± 0.071 |" in text
+    assert "| hypernas | 78 | 1 | 0.800 ± 0.000 |" in text
+    with pytest.raises(ValueError, match="lack the columns"):
+        summarise(results.drop(columns="spearman"))
+
+
+def test_sweep_appends_rows_and_resumes(tmp_path):
+    out = tmp_path / "runs.csv"
+    overrides = {"train": {"epochs": 1, "device": "cpu"}}
+    first = run_sweep("nb201", ["np"], [10], [0, 1], out, overrides=overrides)
+    assert len(first) == 2 and set(first["seed"]) == {0, 1}
+    assert (first["n_test"] == 15615).all()
+    again = run_sweep("nb201", ["np"], [10], [0, 1, 2], out, overrides=overrides)
+    assert len(again) == 3  # seeds 0 and 1 were skipped
+
+
+def test_cli_bench_table_from_json_lines(tmp_path, capsys):
+    lines = tmp_path / "runs.jsonl"
+    rows = [
+        {
+            "method": "np",
+            "budget": 78,
+            "kendall_tau": t,
+            "spearman": 0.8,
+            "precision_at_top5pct": 0.3,
+            "train_seconds": 5.0,
+        }
+        for t in (0.6, 0.62)
+    ]
+    pd.DataFrame(rows).to_json(lines, orient="records", lines=True)
+    assert main(["bench", "table", "--results", str(lines)]) == 0
+    assert "| np | 78 | 2 | 0.610 ± 0.014 |" in capsys.readouterr().out
+    assert main(["bench", "table", "--results", str(tmp_path / "none.csv")]) == 2
+    assert main(["bench", "ranking", "--methods", "np,xgb", "--out", str(tmp_path)]) == 2
