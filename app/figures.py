@@ -261,19 +261,27 @@ def curves_figure(
     return fig
 
 
-def pred_vs_true_figure(frames: dict[str, pd.DataFrame], max_points: int = 4000) -> go.Figure:
-    """Predicted vs true score of held-out archs, one colour per run (subsampled for speed)."""
+def pred_vs_true_figure(
+    frames: dict[str, pd.DataFrame], use_ranks: bool = False, max_points: int = 4000
+) -> go.Figure:
+    """Predicted vs true score (or rank) of held-out archs, one colour per run (subsampled).
+
+    The predicted axis is scaled to the predictions, so a predictor whose scores are compressed
+    (common early in training) still shows its ordering; the dashed line is pred = true.
+    """
+    x_col, y_col = ("true_rank", "pred_rank") if use_ranks else ("true", "pred")
     fig = go.Figure()
-    lo, hi = np.inf, -np.inf
+    lo, hi, y_lo, y_hi = np.inf, -np.inf, np.inf, -np.inf
     for name, frame in frames.items():
         held = frame[~frame["is_train"]]
         if len(held) > max_points:
             held = held.sample(max_points, random_state=0)
-        lo, hi = min(lo, held["true"].min()), max(hi, held["true"].max())
+        lo, hi = min(lo, held[x_col].min()), max(hi, held[x_col].max())
+        y_lo, y_hi = min(y_lo, held[y_col].min()), max(y_hi, held[y_col].max())
         fig.add_trace(
             go.Scattergl(
-                x=held["true"],
-                y=held["pred"],
+                x=held[x_col],
+                y=held[y_col],
                 mode="markers",
                 name=name,
                 marker={"size": 4, "opacity": 0.5},
@@ -282,19 +290,25 @@ def pred_vs_true_figure(frames: dict[str, pd.DataFrame], max_points: int = 4000)
             )
         )
     if np.isfinite(lo):
+        line = [min(lo, y_lo), max(hi, y_hi)]
         fig.add_trace(
             go.Scatter(
-                x=[lo, hi],
-                y=[lo, hi],
+                x=line,
+                y=line,
                 mode="lines",
                 name="pred = true",
                 line={"dash": "dash", "color": "grey"},
             )
         )
+        pad = 0.05 * (y_hi - y_lo or 1.0)
+        fig.update_yaxes(range=[y_hi + pad, y_lo - pad] if use_ranks else [y_lo - pad, y_hi + pad])
+        if use_ranks:
+            fig.update_xaxes(autorange="reversed")
+    what = "rank (1 = best)" if use_ranks else "score"
     fig.update_layout(
         height=480,
-        xaxis_title="true score",
-        yaxis_title="predicted score",
+        xaxis_title=f"true {what}",
+        yaxis_title=f"predicted {what}",
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
     )
     return fig

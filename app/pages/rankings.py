@@ -46,7 +46,10 @@ if len(targets) > 1:
         "compare their metrics with care."
     )
 
-st.plotly_chart(figures.pred_vs_true_figure(frames), key="rankings_scatter")
+axes = st.radio("Axes", ("scores", "ranks"), horizontal=True, key="rankings_axes")
+st.plotly_chart(
+    figures.pred_vs_true_figure(frames, use_ranks=axes == "ranks"), key="rankings_scatter"
+)
 st.caption("Held-out archs only (a random subset of 4,000 per run is drawn for speed).")
 
 st.subheader("Top-K by predicted score")

@@ -143,6 +143,7 @@ def test_box_selection_on_embeddings_fills_the_table_and_downloads(page):
     for i in range(1, 11):
         page.mouse.move(x0 + (x1 - x0) * i / 10, y0 + (y1 - y0) * i / 10)
     page.mouse.up()
+    page.mouse.move(5, 5)  # no hover label in the screenshot
     heading = page.locator("h3", has_text="Selection:")
     heading.filter(has_not_text="Selection: 0 archs").wait_for(timeout=60_000)
     n = int(heading.inner_text().split(":")[1].split()[0].replace(",", ""))
@@ -157,7 +158,7 @@ def test_box_selection_on_embeddings_fills_the_table_and_downloads(page):
 
 
 def test_umap_view_appears(page):
-    page.get_by_text("UMAP", exact=True).click()
+    page.locator('[data-testid="stRadio"] label', has_text="UMAP").first.click()
     start = time.perf_counter()
     page.locator(".gtitle", has_text="UMAP of the global embeddings").wait_for(timeout=300_000)
     print(f"UMAP view wall time after the click: {time.perf_counter() - start:.1f} s")

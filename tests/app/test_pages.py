@@ -37,6 +37,8 @@ def test_rankings_page_reports_metrics_of_every_run(np_run, hypernas_run):
     assert metrics["kendall_tau"].between(-1, 1).all()
     top = frame_with(at, "position")
     assert len(top) == 50 and not top["is_train"].any()
+    at.radio(key="rankings_axes").set_value("ranks").run()
+    no_exceptions(at)
 
 
 def test_embeddings_page_draws_pca_and_colours_by_op_count(np_run):
