@@ -35,7 +35,8 @@ st.subheader("Demo")
 st.caption(
     f"Samples {DEMO_SPEC.budget} NAS-Bench-201 archs (seed {DEMO_SPEC.seed}), trains HyperNAS for "
     f"{DEMO_SPEC.epochs} epochs on their true CIFAR-10 validation accuracies, then scores and embeds "
-    "all 15,625 archs (about a minute on a 2-core CPU). The results appear on every other page."
+    "all 15,625 archs: well under a minute on an idle 2-core CPU, a few minutes when the CPU is "
+    "busy with other jobs. The results appear on every other page."
 )
 demos = [r for r in session.runs().values() if r.spec == DEMO_SPEC]
 demo = demos[-1] if demos else None

@@ -168,7 +168,7 @@ def test_umap_view_appears(page):
 def test_architecture_and_hypernetwork_pages_render(page):
     _goto(page, "Architectures")
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-    _shot(page, "architectures")
+    _shot(page, "architectures", focus=page.locator(".js-plotly-plot").first)
     _goto(page, "Hypernetwork")
     page.get_by_text("Aux accuracy on digits").first.wait_for(timeout=180_000)
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
@@ -176,3 +176,23 @@ def test_architecture_and_hypernetwork_pages_render(page):
     _goto(page, "Loss weights")
     page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
     _shot(page, "loss_weights")
+
+
+def test_training_shows_live_curves_and_cancels(page):
+    _goto(page, "Train")
+    page.locator('[data-testid="stSelectbox"]', has_text="Method").click()
+    page.get_by_role("option", name="np", exact=True).click()
+    page.get_by_label("Epochs").fill("3000")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator(".gtitle", has_text="Task losses").first.wait_for(timeout=120_000)
+    _shot(page, "train_live", focus=page.locator(".js-plotly-plot").first)
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_text("was cancelled").first.wait_for(timeout=120_000)
+
+
+def test_a_second_browser_session_does_not_see_the_runs(page, server_url):
+    other = page.context.browser.new_context().new_page()
+    other.goto(server_url)
+    _goto(other, "Rankings")
+    other.get_by_text("No finished run in this session yet").wait_for(timeout=60_000)
+    other.context.close()
