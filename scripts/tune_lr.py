@@ -28,15 +28,17 @@ def main() -> None:
     parser.add_argument("--wds", default="0,1e-4,1e-3")
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--dropouts", default="0.1", help="encoder dropouts to try")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     space = get_space("nb201")
     archs = space.enumerate()
-    for seed, lr, wd in itertools.product(
+    for seed, lr, wd, dropout in itertools.product(
         [int(s) for s in args.seeds.split(",")],
         [float(x) for x in args.lrs.split(",")],
         [float(x) for x in args.wds.split(",")],
+        [float(x) for x in args.dropouts.split(",")],
     ):
         order = np.random.default_rng(seed).permutation(len(archs))  # as the CLI's split
         train = [archs[i] for i in order[: args.budget]]
@@ -45,7 +47,9 @@ def main() -> None:
         fit_archs = [train[i] for i in inner[:cut]]
         val_archs = [train[i] for i in inner[cut:]]
         config = method_config(
-            args.method, train={"lr": lr, "weight_decay": wd, "epochs": args.epochs, "seed": seed}
+            args.method,
+            train={"lr": lr, "weight_decay": wd, "epochs": args.epochs, "seed": seed},
+            encoder={"dropout": dropout},
         )
         predictor = Predictor(config)
         history = predictor.fit(fit_archs)
