@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -182,10 +183,13 @@ def test_training_shows_live_curves_and_cancels(page):
     _goto(page, "Train")
     page.locator('[data-testid="stSelectbox"]', has_text="Method").click()
     page.get_by_role("option", name="np", exact=True).click()
-    page.get_by_label("Epochs").fill("3000")
+    page.get_by_label("Budget (training archs)").fill("500")
+    page.get_by_label("Epochs").fill("1000")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.locator(".gtitle", has_text="Task losses").first.wait_for(timeout=120_000)
-    _shot(page, "train_live", focus=page.locator(".js-plotly-plot").first)
+    progress = page.get_by_text(re.compile(r"Training — #2 np .*: epoch \d+/1000"))
+    progress.wait_for(timeout=120_000)
+    page.wait_for_timeout(3000)  # a few epochs for the live curves
+    _shot(page, "train_live", focus=progress)
     page.get_by_role("button", name="Cancel").click()
     page.get_by_text("was cancelled").first.wait_for(timeout=120_000)
 
