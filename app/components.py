@@ -110,10 +110,15 @@ def explain_ui(text: str) -> None:
 
 
 def live_run_ui(run: Run, key: str, extra=None) -> None:
-    """While `run` trains: a progress bar, a Cancel button and `extra(run)` (e.g. live curves),
+    """While `run` trains: a Cancel button, a progress bar and `extra(run)` (e.g. live curves),
     refreshed every second without freezing the page; reruns the whole app when the run ends."""
     if not run.is_active:
         return
+    # NOTE: the button sits outside the fragment, which redraws every second: a click on an
+    # element that is being redrawn can be lost
+    if st.button("Cancel", key=f"{key}_cancel", help="Stops after the current step"):
+        run.cancel.set()
+        st.toast(f"Cancelling {run.name}…")
 
     @st.fragment(run_every=1.0)
     def poll() -> None:
@@ -121,9 +126,6 @@ def live_run_ui(run: Run, key: str, extra=None) -> None:
             st.rerun()
         phase = "Training" if run.status in ("queued", "training") else "Scoring the space"
         st.progress(min(run.progress, 1.0), text=f"{phase} — {run.name}: {run.message}")
-        if st.button("Cancel", key=f"{key}_cancel", help="Stops after the current step"):
-            run.cancel.set()
-            st.toast(f"Cancelling {run.name}…")
         if extra is not None:
             extra(run)
 
