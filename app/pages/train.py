@@ -121,7 +121,10 @@ if runs:
     st.dataframe(pd.DataFrame([r.summary() for r in runs]), hide_index=True, key="train_table")
     finished = [r for r in runs if not r.is_active]
     if finished:
-        run = components.run_ui("Show the curves of", "train_show", finished)
-        components.run_outcome_ui(run)
+        latest = finished[-1]
+        if components.run_outcome_ui(latest):
+            st.success(f"Latest run {latest.name}: {latest.message}.")
+        # a new key per finished run, so the picker jumps to the newest run when one ends
+        run = components.run_ui("Show the curves of", f"train_show_{len(finished)}", finished)
         if run.epochs:
             loss_plot(pd.DataFrame(run.epoch_records()), key_suffix=f"run{run.id}")

@@ -186,12 +186,15 @@ def test_training_shows_live_curves_and_cancels(page):
     page.get_by_label("Budget (training archs)").fill("500")
     page.get_by_label("Epochs").fill("1000")
     page.get_by_role("button", name="Train", exact=True).click()
-    progress = page.get_by_text(re.compile(r"Training — #2 np .*: epoch \d+/1000"))
+    progress = page.get_by_text(re.compile(r"Training — #\d+ np .*: epoch \d+/1000"))
     progress.wait_for(timeout=120_000)
     page.wait_for_timeout(3000)  # a few epochs for the live curves
     _shot(page, "train_live", focus=progress)
     page.get_by_role("button", name="Cancel").click()
-    page.get_by_text("was cancelled").first.wait_for(timeout=120_000)
+    try:
+        page.get_by_text("was cancelled").first.wait_for(timeout=120_000)
+    finally:
+        page.screenshot(path=str(SHOTS / "train_after_cancel.png"))
 
 
 def test_a_second_browser_session_does_not_see_the_runs(page, server_url):

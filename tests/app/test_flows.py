@@ -62,17 +62,18 @@ def test_train_a_short_run_then_see_it_everywhere():
     assert frame_with(at, "kendall_tau").loc[0, "run"] == run.name
 
 
-def test_cancel_stops_a_training_run():
-    at = open_page("train")
+def test_cancel_stops_a_training_run_and_says_so_after_an_earlier_run(np_run):
+    at = open_page("train", [np_run])  # an earlier finished run must not hide the new outcome
     at.selectbox(key="train_method").set_value("np")
     at.number_input(key="train_epochs").set_value(1000)
     at.button[0].click().run()
-    (run,) = at.session_state[RUNS_KEY].values()
+    run = list(at.session_state[RUNS_KEY].values())[-1]
+    assert run is not np_run
     at.button(key="train_live_cancel").click().run()
     run.join(timeout=60)
     assert run.status == "cancelled"
     at.run()
-    assert any("cancelled" in w.value for w in at.warning)
+    assert any(f"Run {run.name} was cancelled" in w.value for w in at.warning)
 
 
 def test_bad_cifar_folder_is_refused_before_training(tmp_path):
