@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -109,7 +111,7 @@ def explain_ui(text: str) -> None:
         st.markdown(text)
 
 
-def live_run_ui(run: Run, key: str, extra=None) -> None:
+def live_run_ui(run: Run, key: str, extra: Callable[[Run], None] | None = None) -> None:
     """While `run` trains: a Cancel button, a progress bar and `extra(run)` (e.g. live curves),
     refreshed every second without freezing the page; reruns the whole app when the run ends."""
     if not run.is_active:

@@ -79,11 +79,13 @@ class RunSpec:
         return f"{self.method} budget={self.budget} ep={self.epochs}{q} seed={self.seed}{scan}"
 
 
-# ~30-60 s on a 2-core CPU: the full HyperNAS path at a size a lecture can wait for
+# The full HyperNAS path at a size a lecture can wait for: 20 hypernas steps (~6 s at 0.3 s/step)
+# plus one scan of 15,625 archs (~10-20 s) on an idle 2-core CPU; 160-215 s were measured on a
+# 2-core CPU shared with three other training processes.
 DEMO_SPEC = RunSpec(method="hypernas", budget=50, epochs=4, seed=0, q=1.5)
 
 
-@dataclass
+@dataclass(eq=False)  # runs are compared by identity; their fields hold arrays
 class Run:
     """One training run and everything computed from it; updated by its own thread.
 

@@ -32,6 +32,6 @@ def start_run(spec: RunSpec) -> Run:
     busy = active_run()
     if busy is not None:
         raise ValueError(f"run {busy.name} is still {busy.status}; wait for it or cancel it first")
-    run = Run(spec).start()
+    run = Run(spec, id=max(runs(), default=0) + 1).start()  # numbered per session
     runs()[run.id] = run
     return run

@@ -52,6 +52,7 @@ def test_train_a_short_run_then_see_it_everywhere():
     at.button[0].click().run()  # the form's submit button
     no_exceptions(at)
     (run,) = at.session_state[RUNS_KEY].values()
+    assert run.id == 1  # runs are numbered per browser session
     run.join(timeout=120)
     assert run.status == "done", run.error
     at.run()
