@@ -24,7 +24,7 @@ by a **dynamic adaptive multi-task loss** Σ L_t^(q−1)/(2u_t²) + ln(1+u_t²),
 per task and a preference coefficient q (q = 2 is plain uncertainty weighting).
 """
 )
-st.plotly_chart(figures.pipeline_figure(), width="stretch", key="overview_pipeline")
+st.plotly_chart(figures.pipeline_figure(), key="overview_pipeline")
 components.explain_ui(
     "Blue boxes are the main task (predict a score), pink boxes the auxiliary task (generate "
     "weights and classify images with them), the yellow box combines both losses. The encoder is "
