@@ -76,7 +76,7 @@ class History:
 
     Attributes:
         task_names: the tasks of the loss ("regression", and "aux" with the hypernetwork).
-        epochs: one dict per epoch: epoch, seconds (since start), lr, loss_<task>, loss_total,
+        epochs: one dict per epoch: epoch, seconds (since start), lr, loss_<task> (epoch mean),
             u_<task> and weight_<task> (end of epoch), aux_acc (train batches).
         steps: per-step series: loss_<task>, u_<task>, weight_<task>.
         status: "completed", "cancelled" or "diverged".
