@@ -80,6 +80,8 @@ class HyperNet(nn.Module):
             {k: (B, C, N, P_k)}, zero for nodes whose op is not a k x k conv.
         """
         B, C, N, D = nodes.shape
+        # TODO: node embeddings share a large common component, so at init every node gets nearly
+        # the same kernel - normalise `nodes` across the nodes of the batch before the trunk.
         features = self.trunk(nodes)  # (B, C, N, hidden)
         out = {}
         for key, head in self.heads.items():
