@@ -25,6 +25,7 @@ from hypernas_core.benchmark import (
 from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, PredictorConfig, method_config
 from hypernas_core.predictor import Predictor
 from hypernas_core.search_space import get_space, list_spaces
+from hypernas_core.speed import measure_speed
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     ranking.add_argument("--workers", type=int, default=1, help="runs at a time (processes)")
     ranking.add_argument("--threads", type=int, default=1, help="torch threads per run")
     ranking.add_argument("--out", required=True, help="folder for runs.csv and summary.md")
+    speed = bench.add_parser(
+        "speed", help="train time per method, whole-space scoring rate, UMAP time, peak memory"
+    )
+    speed.add_argument("--space", default="nb201")
+    speed.add_argument("--methods", default="np,hypernas-p,hypernas", help="comma-separated")
+    speed.add_argument("--budget", type=int, default=78, help="training archs")
+    speed.add_argument("--epochs", type=int, default=5, help="epochs per method (equal for all)")
+    speed.add_argument("--seed", type=int, default=0)
+    speed.add_argument("--device", default="auto", choices=DEVICES)
+    speed.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    speed.add_argument("--no-umap", action="store_true", help="skip the full-space UMAP timing")
+    speed.add_argument("--json", action="store_true", help="print the report as one JSON line")
+    speed.add_argument("--out", default=None, help="markdown file to write the report to")
     table = bench.add_parser("table", help="markdown summary of a results CSV or JSON-lines file")
     table.add_argument("--results", required=True, help="runs.csv, or JSON lines from train --json")
     table.add_argument("--out", default=None, help="markdown file to write (default: stdout)")
@@ -150,7 +164,41 @@ def cmd_train(args: argparse.Namespace) -> dict:
     return result
 
 
+def _parse_methods(text: str) -> list[str]:
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    for method in methods:
+        if method not in METHODS:
+            raise UserError(f"unknown method {method!r} in --methods; valid: {', '.join(METHODS)}")
+    if not methods:
+        raise UserError(f"--methods names no method (got {text!r}); valid: {', '.join(METHODS)}")
+    return methods
+
+
+def cmd_bench_speed(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    report = measure_speed(
+        space=args.space,
+        methods=_parse_methods(args.methods),
+        budget=args.budget,
+        epochs=args.epochs,
+        seed=args.seed,
+        device=args.device,
+        with_umap=not args.no_umap,
+        on_progress=lambda message: print(message, file=sys.stderr, flush=True),
+    )
+    text = report.markdown()
+    if args.out:
+        Path(args.out).write_text(text)
+    print(text, end="")
+    if args.json:
+        print(json.dumps(report.as_dict()))
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
+    if args.bench == "speed":
+        cmd_bench_speed(args)
+        return
     if args.bench == "table":
         results = _read_results(Path(args.results))
         text = markdown_table(summarise(results))
@@ -159,10 +207,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         else:
             print(text, end="")
         return
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for method in methods:
-        if method not in METHODS:
-            raise UserError(f"unknown method {method!r} in --methods; valid: {', '.join(METHODS)}")
+    methods = _parse_methods(args.methods)
     train = {"device": args.device}
     if args.epochs is not None:
         train["epochs"] = args.epochs
