@@ -22,5 +22,6 @@ pages = [
     st.Page("pages/hypernetwork.py", title="Hypernetwork", icon=":material/grid_on:"),
     st.Page("pages/rankings.py", title="Rankings", icon=":material/leaderboard:"),
     st.Page("pages/loss_weights.py", title="Loss weights", icon=":material/balance:"),
+    st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/emoji_events:"),
 ]
 st.navigation(pages).run()

@@ -11,6 +11,7 @@ import concurrent.futures
 import itertools
 import logging
 import multiprocessing
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ def split_archs(space_name: str, budget: int, seed: int) -> tuple[list[str], lis
         ValueError: when the space is not enumerable or the budget leaves no test arch.
     """
     space = get_space(space_name)
-    archs = space.enumerate()
+    archs = space.labelled_archs()
     if not 2 <= budget < len(archs):
         raise ValueError(f"budget must be in 2..{len(archs) - 1} for {space.name} (got {budget})")
     order = np.random.default_rng(seed).permutation(len(archs))
@@ -58,9 +59,17 @@ class RankingRun:
 
 
 def run_ranking(
-    config: PredictorConfig, budget: int, on_step: StepCallback | None = None
+    config: PredictorConfig,
+    budget: int,
+    on_step: StepCallback | None = None,
+    cancel: threading.Event | None = None,
 ) -> RankingRun:
     """Trains `config` on the split of (space, budget, config.train.seed) and scores the rest.
+
+    Args:
+        on_step: progress callback, once per epoch (see `Predictor.fit`).
+        cancel: set it to stop training early; the run is then scored as trained so far and its
+            result's status says "cancelled".
 
     Returns:
         The run; `result` holds space, method, budget, seed, target, n_train, n_test, Kendall tau,
@@ -71,7 +80,7 @@ def run_ranking(
     train_archs, test_archs = split_archs(config.space, budget, seed)
     predictor = Predictor(config)
     start = time.perf_counter()
-    history = predictor.fit(train_archs, on_step=on_step)
+    history = predictor.fit(train_archs, on_step=on_step, cancel=cancel)
     train_seconds = time.perf_counter() - start
 
     predicted = predictor.predict(test_archs).numpy()

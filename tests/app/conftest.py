@@ -26,6 +26,7 @@ PAGES = (
     "hypernetwork",
     "rankings",
     "loss_weights",
+    "leaderboard",
 )
 
 

@@ -64,3 +64,21 @@ def test_hypernetwork_page_shows_generated_weights(hypernas_run):
     labels = [m.label for m in at.metric]
     assert "Aux accuracy on digits" in labels and "Generated kernels" in labels
     assert frame_with(at, "cosine")["shared"].dtype == bool
+
+
+def test_leaderboard_shows_published_numbers_and_reruns_a_cell():
+    at = open_page("leaderboard")
+    no_exceptions(at)
+    table = frame_with(at, "HyperNAS (paper)")
+    assert 156 in set(table["budget"])
+    at.selectbox(key="leaderboard_method").set_value("np")
+    at.number_input(key="leaderboard_epochs").set_value(1)
+    at.button(key="leaderboard_rerun_button").click().run()
+    no_exceptions(at)
+    assert any("not the same config" in w.value for w in at.warning)
+    rerun = at.session_state["leaderboard_rerun"]
+    rerun.join(timeout=300)
+    at.run()
+    no_exceptions(at)
+    assert rerun.status == "done", rerun.error
+    assert any("Kendall tau" in s.value for s in at.success)
