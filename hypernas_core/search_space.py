@@ -125,6 +125,14 @@ class SearchSpace(abc.ABC):
     def sample(self, n: int, seed: int) -> list[str]:
         """Draws `n` distinct archs uniformly with the given seed."""
 
+    def labelled_archs(self) -> list[str]:
+        """Every arch of the bundled label table, in table order (benchmark splits draw from it).
+
+        For a finite space with a complete table (NB201) this is `enumerate()`; for a space with a
+        partial table (NB101's 500 archs) it is the labelled subset only.
+        """
+        return self.label_table()["arch"].tolist()
+
     # labels
 
     @abc.abstractmethod
@@ -189,7 +197,8 @@ class SearchSpace(abc.ABC):
         return self._stack(graphs)
 
     def _stack(self, graphs: list[list[CellGraph]]) -> ChainBatch:
-        B, C, N = len(graphs), len(graphs[0]) if graphs else 0, self.max_nodes
+        # chains of different lengths (e.g. a variable depth) are padded with empty graphs at the end
+        B, C, N = len(graphs), max((len(chain) for chain in graphs), default=0), self.max_nodes
         ops = np.zeros((B, C, N), dtype=np.int64)
         adj = np.zeros((B, C, N, N), dtype=np.uint8)
         mask = np.zeros((B, C, N), dtype=bool)
