@@ -24,6 +24,7 @@ from hypernas_core.benchmark import (
 )
 from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, PredictorConfig, method_config
 from hypernas_core.predictor import Predictor
+from hypernas_core.run_store import RunStore
 from hypernas_core.search_space import get_space, list_spaces
 from hypernas_core.speed import measure_speed
 
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     train.add_argument("--out", default=None, help="folder to save the checkpoint and predictions")
     train.add_argument("--json", action="store_true", help="print the result as one JSON line last")
+    train.add_argument(
+        "--store",
+        nargs="?",
+        const="",
+        default=None,
+        help="record the run in the run store (folder; default $HYPERNAS_STORE or the user data dir)",
+    )
 
     bench = sub.add_parser("bench", help="benchmark sweeps").add_subparsers(
         dest="bench", required=True
@@ -82,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     ranking.add_argument("--target", default=None)
     ranking.add_argument("--epochs", type=int, default=None)
     ranking.add_argument("--q", type=float, default=None)
+    ranking.add_argument(
+        "--encoding", default=None, help="override the methods' encoding: cell, global, global-pe"
+    )
     ranking.add_argument("--device", default="auto", choices=DEVICES)
     ranking.add_argument("--workers", type=int, default=1, help="runs at a time (processes)")
     ranking.add_argument("--threads", type=int, default=1, help="torch threads per run")
@@ -148,7 +159,10 @@ def cmd_train(args: argparse.Namespace) -> dict:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     config = _train_config(args)
-    run = run_ranking(config, args.budget, on_step=_log_epoch)
+    if args.store is None:
+        run = run_ranking(config, args.budget, on_step=_log_epoch)
+    else:
+        run = _stored_ranking(config, args)
     result = run.result
     if args.out:
         out = run.predictor.save(args.out)
@@ -195,6 +209,28 @@ def cmd_bench_speed(args: argparse.Namespace) -> None:
         print(json.dumps(report.as_dict()))
 
 
+def _stored_ranking(config: PredictorConfig, args: argparse.Namespace):
+    """`run_ranking`, recorded in the run store epoch by epoch, with its weights at the end."""
+    store = RunStore(args.store or None)
+    title = f"{config.method} budget={args.budget} seed={args.seed}"
+    spec = {"budget": args.budget, "seed": args.seed, "command": "train"}
+    run_id = store.create_run("cli", title, spec, config.to_dict())
+
+    def on_step(epoch: int, total: int, metrics: dict[str, float]) -> None:
+        _log_epoch(epoch, total, metrics)
+        store.append_epoch(run_id, metrics)
+
+    try:
+        run = run_ranking(config, args.budget, on_step=on_step)
+    except BaseException as err:  # Ctrl-C too: the run must not stay "running"
+        store.finish_run(run_id, "failed", f"{type(err).__name__}: {err}")
+        raise
+    history = run.predictor.history
+    store.finish_run(run_id, history.status, history.message, run.result, predictor=run.predictor)
+    logger.info("recorded as run %d in %s", run_id, store.root)
+    return run
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     if args.bench == "speed":
         cmd_bench_speed(args)
@@ -213,6 +249,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
         train["epochs"] = args.epochs
     if args.q is not None:
         train["q"] = args.q
+    overrides = {"target": args.target, "train": train}
+    if args.encoding is not None:
+        overrides["encoder"] = {"encoding": args.encoding}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -225,7 +264,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         parse_int_list(args.budgets),
         parse_int_list(args.seeds),
         out / "runs.csv",
-        overrides={"target": args.target, "train": train},
+        overrides=overrides,
         workers=args.workers,
         threads=args.threads,
         on_result=show,
