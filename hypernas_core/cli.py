@@ -113,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     table = bench.add_parser("table", help="markdown summary of a results CSV or JSON-lines file")
     table.add_argument("--results", required=True, help="runs.csv, or JSON lines from train --json")
     table.add_argument("--out", default=None, help="markdown file to write (default: stdout)")
+    table.add_argument(
+        "--by", default="method,budget", help="columns to group by, e.g. method,budget,q,encoding"
+    )
 
     predict = sub.add_parser("predict", help="score archs with a saved checkpoint")
     predict.add_argument("--checkpoint", required=True, help="folder written by `train --out`")
@@ -237,7 +240,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         return
     if args.bench == "table":
         results = _read_results(Path(args.results))
-        text = markdown_table(summarise(results))
+        by = [c.strip() for c in args.by.split(",") if c.strip()]
+        text = markdown_table(summarise(results, by), by)
         if args.out:
             Path(args.out).write_text(text)
         else:

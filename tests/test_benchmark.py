@@ -79,5 +79,9 @@ def test_cli_bench_table_from_json_lines(tmp_path, capsys):
     pd.DataFrame(rows).to_json(lines, orient="records", lines=True)
     assert main(["bench", "table", "--results", str(lines)]) == 0
     assert "| np | 78 | 2 | 0.610 ± 0.014 |" in capsys.readouterr().out
+    assert main(["bench", "table", "--results", str(lines), "--by", "budget,method"]) == 0
+    assert "| 78 | np | 2 | 0.610 ± 0.014 |" in capsys.readouterr().out
+    assert main(["bench", "table", "--results", str(lines), "--by", "method,q"]) == 2
+    assert "lack the columns ['q']" in capsys.readouterr().err
     assert main(["bench", "table", "--results", str(tmp_path / "none.csv")]) == 2
     assert main(["bench", "ranking", "--methods", "np,xgb", "--out", str(tmp_path)]) == 2
