@@ -1,4 +1,5 @@
-"""Cached loaders shared by every page and session. Nothing returned here is ever mutated.
+"""Cached loaders shared by every page and session. Nothing returned here is ever mutated,
+except the run store and the training slots, which are built to be shared by every session.
 
 st.cache_data for tables (each caller gets a copy), st.cache_resource for shared objects.
 """
@@ -15,9 +16,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app.limits import SessionLimits, TrainingSlots
 from hypernas_core import SearchSpace, detected_devices, get_space
 from hypernas_core.arch_distance import op_matrix
 from hypernas_core.projection import warm_umap
+from hypernas_core.run_store import RunStore
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,36 @@ def space_op_matrix(name: str) -> np.ndarray:
 @st.cache_resource
 def devices() -> dict[str, bool]:
     return detected_devices()
+
+
+@st.cache_resource
+def limits() -> SessionLimits:
+    """The session limits, from HYPERNAS_MAX_* variables (read once per process)."""
+    return SessionLimits.from_env()
+
+
+@st.cache_resource
+def training_slots() -> TrainingSlots:
+    """Trainings running at once in this process, shared by every session."""
+    return TrainingSlots(limits().max_total_trainings)
+
+
+@dataclass
+class StoreHandle:
+    """The run store of this process, or why it could not be opened (the app runs without)."""
+
+    store: RunStore | None
+    error: str | None = None
+
+
+@st.cache_resource
+def run_store() -> StoreHandle:
+    """Opens the run store ($HYPERNAS_STORE or the user's data directory) once per process."""
+    try:
+        return StoreHandle(RunStore())
+    except (OSError, ValueError) as err:  # e.g. a read-only data directory
+        logger.exception("the run store could not be opened")
+        return StoreHandle(None, f"{type(err).__name__}: {err}")
 
 
 @dataclass

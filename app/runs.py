@@ -4,6 +4,11 @@ Pure Python (no streamlit): the pages keep `Run` objects in their browser sessio
 A run samples its training archs, fits a predictor, then scans the whole space once (predicted
 scores and global embeddings of every arch) and projects the embeddings with PCA. UMAP, being
 slow, is a separate background job started on demand.
+
+With a `RunStore`, a run records itself as it goes: its spec and config when it starts, every
+epoch, then its status, metrics, weights and the scores and embeddings of its scan when it ends.
+`Run.from_store` rebuilds a finished run from the store (after an app restart, or in another
+session) without training or scanning again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +35,11 @@ from hypernas_core import (
 from hypernas_core.arch_distance import op_counts
 from hypernas_core.projection import pca_2d, umap_2d
 from hypernas_core.rankings import held_out_report, rank_frame
+from hypernas_core.run_store import RunStore
 from hypernas_core.space_scan import SpaceScan, scan_space
+
+if TYPE_CHECKING:
+    from app.limits import TrainingSlots
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +99,11 @@ class Run:
     """One training run and everything computed from it; updated by its own thread.
 
     Attributes:
-        status: "queued", "training", "scanning", "done", "cancelled", "diverged" or "failed".
+        status: "queued", "training", "scanning", "done", "cancelled", "diverged", "failed", or
+            "interrupted" (loaded from a store whose writer died).
         progress: 0..1 of the current phase. epochs: the per-epoch metrics seen so far.
+        store, store_id: where the run records itself, and its id there (None: not stored).
+        slots: the process-wide training slots this run holds one of while it trains.
     """
 
     spec: RunSpec
@@ -114,6 +126,10 @@ class Run:
     timings: dict[str, float] = field(default_factory=dict)
     weights: dict[str, GeneratedWeights] = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
+    store: RunStore | None = None
+    store_id: int | None = None
+    store_error: str | None = None
+    slots: TrainingSlots | None = None
     _thread: threading.Thread | None = None
     _umap_thread: threading.Thread | None = None
     _positions: dict[str, int] | None = None
@@ -157,8 +173,14 @@ class Run:
     # the work
 
     def start(self) -> Run:
-        """Validates the spec, then trains and scans in a daemon thread."""
+        """Validates the spec, takes a training slot, then trains and scans in a daemon thread.
+
+        Raises:
+            ValueError: for a bad spec, or when every training slot of the process is taken.
+        """
         config = self.spec.config()  # bad input fails here, in the caller's thread
+        if self.slots is not None:
+            self.slots.acquire()
         self._thread = threading.Thread(target=self._work, args=(config,), daemon=True)
         self._thread.start()
         return self
@@ -169,11 +191,96 @@ class Run:
 
     def _work(self, config: PredictorConfig) -> None:
         try:
+            if self.store is not None:
+                self.store_id = self.store.create_run(
+                    "app", self.spec.title(), dataclasses.asdict(self.spec), config.to_dict()
+                )
             self._train_and_scan(config)
         except Exception as err:  # the thread must always leave a readable status
             logger.exception("run %s failed", self.id)
             self.status, self.error = "failed", f"{type(err).__name__}: {err}"
             self.message = self.error
+        finally:
+            if self.slots is not None:
+                self.slots.release()
+        self._record_end()
+
+    def _record_end(self) -> None:
+        """Writes the final status, metrics, weights and scan to the store (if any)."""
+        if self.store is None or self.store_id is None:
+            return
+        status = {"done": "completed"}.get(self.status, self.status)
+        metrics: dict[str, Any] = {k: round(v, 2) for k, v in self.timings.items()}
+        if self.is_ready and self.true_scores is not None:
+            try:
+                metrics.update(self.report())
+            except ValueError as err:  # too few held-out archs: the run is still stored
+                logger.info("run %s has no ranking report: %s", self.id, err)
+        has_results = self.is_ready and self.predictor is not None
+        arrays = (
+            {"scores": self.scan.scores, "embeddings": self.scan.embeddings}
+            if has_results
+            else None
+        )
+        try:
+            self.store.finish_run(
+                self.store_id,
+                status,
+                self.message,
+                metrics,
+                predictor=self.predictor if has_results else None,
+                arrays=arrays,
+            )
+        except Exception as err:  # the run's results stay in memory; the page says so
+            logger.exception("run %s could not be stored", self.id)
+            self.store_error = f"{type(err).__name__}: {err}"
+
+    @classmethod
+    def from_store(cls, store: RunStore, store_id: int, id: int) -> Run:
+        """Rebuilds a run recorded in `store` (weights, scan and history; nothing is retrained).
+
+        Args:
+            store: the run store. store_id: the run's id there. id: its number in this session.
+
+        Raises:
+            ValueError: when the stored run is not an app run, or its files fail the checks.
+        """
+        stored = store.get(store_id)
+        if stored.kind != "app":
+            raise ValueError(f"stored run {store_id} is a {stored.kind!r} run, not an app run")
+        try:
+            spec = RunSpec(**stored.spec)
+        except TypeError as err:
+            raise ValueError(f"stored run {store_id} has an unknown spec: {err}") from err
+        status = {"completed": "done"}.get(stored.status, stored.status)
+        run = cls(spec, id=id, status=status, progress=1.0, store_id=store_id)
+        run.epochs = stored.epochs
+        run.message = f"{stored.message} (loaded from the run store, run {store_id})"
+        run.timings = {
+            k: float(stored.metrics[k])
+            for k in ("train_s", "scan_s", "total_s")
+            if k in stored.metrics
+        }
+        if not stored.has_artifacts:
+            return run
+
+        space = get_space(spec.space)
+        run.predictor = store.load_predictor(store_id)
+        run.history = run.predictor.history
+        run.train_archs = run.predictor.train_archs
+        run.archs = _scanned_archs(space, spec.scan_size, run.train_archs)
+        arrays = store.load_arrays(store_id)
+        scores, embeddings = arrays.get("scores"), arrays.get("embeddings")
+        A, D = len(run.archs), run.predictor.config.encoder.hidden_dim
+        if scores is None or scores.shape != (A,) or embeddings.shape != (A, D):
+            raise ValueError(
+                f"stored run {store_id} should have scores ({A},) and embeddings ({A}, {D}) "
+                f"(got {None if scores is None else scores.shape})"
+            )
+        run.scan = SpaceScan(scores, embeddings, run.timings.get("scan_s", 0.0))
+        run.true_scores = _true_scores(space, run.archs, run.predictor.target)
+        run.pca = pca_2d(embeddings) if np.isfinite(embeddings).all() else None
+        return run
 
     def _train_and_scan(self, config: PredictorConfig) -> None:
         space = get_space(self.spec.space)
@@ -187,12 +294,21 @@ class Run:
                 self.epochs.append(dict(metrics))
             self.progress = epoch / epochs
             self.message = f"epoch {epoch}/{epochs}"
+            if self.store is not None:
+                self.store.append_epoch(self.store_id, metrics)
 
         self.history = self.predictor.fit(self.train_archs, on_step=on_step, cancel=self.cancel)
         self.timings["train_s"] = time.perf_counter() - start
         if self.history.status == "cancelled":
             self.status, self.message = "cancelled", "cancelled during training"
             return
+        diverged = self.history.status == "diverged"
+        if diverged:
+            # the non-finite epoch is kept too, as the record of where training blew up
+            on_step(len(self.history.epochs), self.spec.epochs, self.history.epochs[-1])
+            if len(self.history.epochs) == 1:
+                self.status, self.message = "diverged", self.history.message
+                return  # nothing finite was learnt: no scan
 
         # one pass over the whole space: scores and embeddings
         self.archs = _scanned_archs(space, self.spec.scan_size, self.train_archs)
@@ -213,7 +329,10 @@ class Run:
         self.scan = scan
         self.timings["scan_s"] = scan.seconds
         self.timings["total_s"] = time.perf_counter() - start
-        self.status = "diverged" if self.history.status == "diverged" else "done"
+        if diverged:
+            self.status, self.progress, self.message = "diverged", 1.0, self.history.message
+            return
+        self.status = "done"
         self.progress, self.message = 1.0, f"{self.status} in {self.timings['total_s']:.0f} s"
 
     # UMAP on demand

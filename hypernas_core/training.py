@@ -82,6 +82,7 @@ class History:
         status: "completed", "cancelled" or "diverged".
         device: the device it ran on.
         train_seconds: wall time of the loop.
+        message: how training ended, in words (e.g. where and why it diverged).
     """
 
     task_names: tuple[str, ...]
@@ -90,6 +91,7 @@ class History:
     status: str = "completed"
     device: str = "cpu"
     train_seconds: float = 0.0
+    message: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +101,7 @@ class History:
             "status": self.status,
             "device": self.device,
             "train_seconds": self.train_seconds,
+            "message": self.message,
         }
 
     @classmethod
@@ -110,6 +113,7 @@ class History:
             status=data["status"],
             device=data["device"],
             train_seconds=float(data["train_seconds"]),
+            message=str(data.get("message", "")),
         )
 
     def epoch_frame(self):
@@ -147,7 +151,9 @@ def train_model(
         cancel: when set, training stops after the current step with status "cancelled".
 
     Returns:
-        The history. The model keeps the weights of the last step.
+        The history. The model keeps the weights of the last step; when the loss becomes NaN or
+        inf, training stops at the end of that epoch (status "diverged", the epoch's non-finite
+        record kept in the history) and the model gets back the weights of the last finite epoch.
 
     Raises:
         ValueError: when shapes disagree or the aux data is missing.
@@ -186,6 +192,7 @@ def train_model(
         aux_labels = aux.train_labels.to(device)
     series = _step_series_names(task_names)
     history.steps = {name: [] for name in series}
+    last_finite = _snapshot(model)  # restored if training diverges
     start = time.perf_counter()
 
     for epoch in range(1, config.epochs + 1):
@@ -227,16 +234,40 @@ def train_model(
         history.epochs.append(metrics)
         if not np.isfinite(values).all():
             history.status = "diverged"
-            logger.warning("training diverged at epoch %d (non-finite loss); stopping", epoch)
+            history.message = _divergence_message(epoch, values, series)
+            model.load_state_dict(last_finite)
+            logger.warning("%s", history.message)
             break
+        last_finite = _snapshot(model)
         if on_step is not None:
             on_step(epoch, config.epochs, metrics)
         if history.status == "cancelled":
             break
 
     history.train_seconds = time.perf_counter() - start
+    if history.status == "completed":
+        history.message = f"completed {len(history.epochs)} epoch(s)"
+    elif history.status == "cancelled":
+        history.message = f"cancelled after {len(history.epochs)} epoch(s)"
     model.eval()
     return history
+
+
+def _snapshot(model: HyperNASModel) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _divergence_message(epoch: int, values: np.ndarray, series: list[str]) -> str:
+    """Names the epoch, the step and the series that first became NaN or inf."""
+    bad = ~np.isfinite(values)  # (steps, series)
+    step = int(np.argmax(bad.any(axis=1)))
+    names = [name for j, name in enumerate(series) if bad[step, j]]
+    weights = f"the weights at the end of epoch {epoch - 1}" if epoch > 1 else "the initial weights"
+    return (
+        f"training diverged: {', '.join(names)} became NaN/inf at step {step + 1} of epoch "
+        f"{epoch}; stopped there and kept the {epoch - 1} finite epoch(s) recorded before it and "
+        f"{weights} (try a smaller learning rate)"
+    )
 
 
 def _aux_step(

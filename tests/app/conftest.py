@@ -7,11 +7,14 @@ test process.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ["HYPERNAS_APP_NO_UMAP_WARMUP"] = "1"
+# every app test process writes its runs to a fresh store, never to the user's data directory
+os.environ["HYPERNAS_STORE"] = tempfile.mkdtemp(prefix="hypernas-test-store-")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
