@@ -196,9 +196,11 @@ class SearchSpace(abc.ABC):
         ]
         return self._stack(graphs)
 
-    def _stack(self, graphs: list[list[CellGraph]]) -> ChainBatch:
-        # chains of different lengths (e.g. a variable depth) are padded with empty graphs at the end
-        B, C, N = len(graphs), max((len(chain) for chain in graphs), default=0), self.max_nodes
+    def _stack(self, graphs: list[list[CellGraph]], nodes: int | None = None) -> ChainBatch:
+        # chains of different lengths (e.g. a variable depth) are padded with empty graphs at the
+        # end; `nodes` pads graphs to fewer than max_nodes where an encoding's graphs are smaller
+        B, C = len(graphs), max((len(chain) for chain in graphs), default=0)
+        N = nodes or self.max_nodes
         ops = np.zeros((B, C, N), dtype=np.int64)
         adj = np.zeros((B, C, N, N), dtype=np.uint8)
         mask = np.zeros((B, C, N), dtype=bool)
