@@ -141,5 +141,7 @@ def run_outcome_ui(run: Run) -> bool:
     elif run.status == "cancelled":
         st.warning(f"Run {run.name} was cancelled ({run.message}); it has no results.")
     elif run.status == "diverged":
-        st.warning(f"Run {run.name} diverged (non-finite loss): its predictions are unreliable.")
+        st.warning(f"Run {run.name} diverged: {run.message}.")
+    if run.store_error:
+        st.warning(f"Run {run.name} could not be saved to the run store: {run.store_error}")
     return run.is_ready

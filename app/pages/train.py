@@ -28,11 +28,20 @@ if gpus:
 else:
     st.info("No GPU detected (torch sees no CUDA or MPS device): everything runs on the CPU.")
 
+limits = resources.limits()
 with st.form("train_form"):
     c1, c2, c3, c4 = st.columns(4)
     method = c1.selectbox("Method", METHODS, index=METHODS.index("hypernas"), key="train_method")
-    budget = c2.number_input("Budget (training archs)", 2, 5000, 50, key="train_budget")
-    epochs = c3.number_input("Epochs", 1, 1000, 10, key="train_epochs")
+    budget = c2.number_input(
+        "Budget (training archs)",
+        2,
+        limits.max_budget,
+        min(50, limits.max_budget),
+        key="train_budget",
+    )
+    epochs = c3.number_input(
+        "Epochs", 1, limits.max_epochs, min(10, limits.max_epochs), key="train_epochs"
+    )
     seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
     c1, c2, c3, c4 = st.columns(4)
     q = c1.number_input(

@@ -30,6 +30,7 @@ PAGES = (
     "rankings",
     "loss_weights",
     "leaderboard",
+    "runs",
 )
 
 
