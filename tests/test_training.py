@@ -86,3 +86,32 @@ def test_cuda_training_runs(space):
     model = HyperNASModel(method_config("np"), space)
     history = train_model(model, chain, y, TrainConfig(epochs=2, device="cuda"))
     assert history.device.startswith("cuda")
+
+
+def test_divergence_stops_keeps_the_records_and_the_last_finite_weights(space):
+    chain, y = tiny_problem(space)
+    model = HyperNASModel(method_config("np"), space)
+    seen = {}
+
+    def blow_up_after_epoch_2(epoch, total, metrics):
+        seen[epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+        if epoch == 2:  # a weight overflows, as a too-large step would make it
+            with torch.no_grad():
+                next(model.parameters()).fill_(float("inf"))
+
+    history = train_model(model, chain, y, TrainConfig(epochs=10), on_step=blow_up_after_epoch_2)
+    assert history.status == "diverged" and len(history.epochs) == 3
+    assert "loss_regression became NaN/inf at step 1 of epoch 3" in history.message
+    assert "kept the 2 finite epoch(s)" in history.message
+    assert not torch.isfinite(torch.tensor(history.epochs[-1]["loss_regression"]))
+    for name, value in model.state_dict().items():  # back to the end of epoch 2
+        assert torch.equal(value, seen[2][name]), name
+
+
+def test_divergence_in_the_first_epoch_restores_the_initial_weights(space):
+    chain, y = tiny_problem(space)
+    model = HyperNASModel(method_config("np"), space)
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    history = train_model(model, chain, y, TrainConfig(epochs=5, lr=1e30))
+    assert history.status == "diverged" and "the initial weights" in history.message
+    assert all(torch.equal(v, initial[k]) for k, v in model.state_dict().items())
