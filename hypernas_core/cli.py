@@ -1,4 +1,4 @@
-"""Command line: `python -m hypernas_core {spaces,train,bench,predict}`.
+"""Command line: `python -m hypernas_core {spaces,train,bench,predict,search}`.
 
 Flags are parsed here and turned into the config dataclasses; nothing else in the library reads
 command-line arguments. Errors in user input exit with status 2 and one line on stderr.
@@ -25,6 +25,7 @@ from hypernas_core.benchmark import (
 from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, PredictorConfig, method_config
 from hypernas_core.predictor import Predictor
 from hypernas_core.run_store import RunStore
+from hypernas_core.search import STRATEGIES, SearchConfig, run_search
 from hypernas_core.search_space import get_space, list_spaces
 from hypernas_core.speed import measure_speed
 
@@ -122,6 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--archs", required=True, help="CSV (column 'arch') or JSON list of archs")
     predict.add_argument("--out", default=None, help="CSV to write (default: stdout)")
     predict.add_argument("--device", default="cpu", choices=DEVICES)
+
+    search = sub.add_parser("search", help="predictor-guided search (evolution or random)")
+    search.add_argument("--space", required=True, help="search space; must match the checkpoint")
+    search.add_argument("--checkpoint", required=True, help="folder written by `train --out`")
+    search.add_argument("--budget", type=int, required=True, help="queries (archs scored)")
+    search.add_argument("--strategy", default="evolution", choices=STRATEGIES)
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--population", type=int, default=20, help="evolution: population size")
+    search.add_argument("--sample-size", type=int, default=5, help="evolution: tournament size")
+    search.add_argument("--top", type=int, default=10, help="best predicted archs to report")
+    search.add_argument("--device", default="cpu", choices=DEVICES)
+    search.add_argument("--out", default=None, help="folder for history.csv, top.csv, summary.json")
+    search.add_argument("--json", action="store_true", help="print the summary as one JSON line")
     return parser
 
 
@@ -365,6 +379,46 @@ def cmd_predict(args: argparse.Namespace) -> None:
         frame.to_csv(sys.stdout, index=False)
 
 
+def cmd_search(args: argparse.Namespace) -> None:
+    try:
+        predictor = Predictor.load(args.checkpoint, device=args.device)
+    except (FileNotFoundError, ValueError) as err:
+        raise UserError(f"cannot load checkpoint: {err}") from err
+    if predictor.config.space != args.space:
+        raise UserError(
+            f"--space {args.space!r} does not match the checkpoint's space "
+            f"{predictor.config.space!r}"
+        )
+    config = SearchConfig(
+        strategy=args.strategy,
+        budget=args.budget,
+        population=args.population,
+        sample_size=args.sample_size,
+        seed=args.seed,
+        top_k=args.top,
+    )
+    result = run_search(
+        predictor.space,
+        lambda archs: predictor.predict(archs).numpy(),
+        config,
+        target=predictor.target,
+        on_step=lambda q, total, m: logger.info("query %d/%d %s", q, total, m),
+    )
+    summary = {"space": args.space, "target": predictor.target, **result.summary()}
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        result.history.to_csv(out / "history.csv", index=False)
+        result.top.to_csv(out / "top.csv", index=False)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if args.json:
+        print(json.dumps(summary))
+        return
+    print(result.top.to_string(index=False))
+    for key, value in summary.items():
+        print(f"{key:>24}: {value}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
@@ -376,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": cmd_train,
         "bench": cmd_bench,
         "predict": cmd_predict,
+        "search": cmd_search,
     }
     try:
         commands[args.command](args)

@@ -149,6 +149,13 @@ class NASBenchMacroSpace(SearchSpace):
         archs = self.enumerate()
         return [archs[i] for i in idx]
 
+    def mutate(self, arch: str, rng: np.random.Generator) -> str:
+        """Changes the block of one layer, chosen uniformly, to another block."""
+        choices = list(self.parse(arch))
+        layer = int(rng.integers(NUM_LAYERS))
+        choices[layer] = str(rng.choice([c for c in CHOICES if c != choices[layer]]))
+        return self.format(choices)
+
     # labels
 
     @functools.cache  # noqa: B019 - one shared instance per process

@@ -218,6 +218,39 @@ class NB101Space(SearchSpace):
                 archs.append(arch)
         return archs
 
+    def mutate(self, arch: str, rng: np.random.Generator) -> str:
+        """Flips one edge or changes one interior op of the cell, padded to 7 vertices.
+
+        Padding places the cell's vertices first and the output last, with unused vertices
+        (random ops, no edges) in between, so a mutation can also grow the cell. Draws repeat until
+        the result is valid and a different graph; after every 100 failed draws one more edit is
+        made at once (a cell with no interior vertex needs two new edges to change).
+        """
+        matrix, ops = self.parse(arch)
+        parent = graph_hash(matrix, ops)
+        n = len(ops)
+        slots = [*range(n - 1), MAX_VERTICES - 1]  # where the cell's vertices go in 7 slots
+        for attempt in range(1000):
+            padded = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.uint8)
+            padded[np.ix_(slots, slots)] = matrix
+            new_ops = ["input", *rng.choice(CELL_OPS, size=MAX_VERTICES - 2).tolist(), "output"]
+            for slot, op in zip(slots, ops, strict=True):
+                new_ops[slot] = op
+            for _ in range(1 + attempt // 100):  # more edits when single ones keep failing
+                if rng.random() < 0.5:
+                    i, j = sorted(rng.choice(MAX_VERTICES, size=2, replace=False))
+                    padded[i, j] = 1 - padded[i, j]
+                else:
+                    v = int(rng.integers(1, MAX_VERTICES - 1))
+                    new_ops[v] = str(rng.choice([op for op in CELL_OPS if op != new_ops[v]]))
+            try:
+                child = self.from_spec(padded, new_ops)
+            except ValueError:
+                continue
+            if child != arch and graph_hash(*self.parse(child)) != parent:
+                return child
+        raise ValueError(f"found no valid mutation of NB101 arch {arch!r} in 1000 draws")
+
     # labels
 
     @functools.cache  # noqa: B019 - one shared instance per process

@@ -166,6 +166,13 @@ class NB201Space(SearchSpace):
         groups = [ops[0:1], ops[1:3], ops[3:6]]
         return "+".join("|" + "|".join(f"{op}~{i}" for i, op in enumerate(g)) + "|" for g in groups)
 
+    def mutate(self, arch: str, rng: np.random.Generator) -> str:
+        """Changes the op of one edge, chosen uniformly, to another op."""
+        ops = list(self.parse(arch))
+        edge = int(rng.integers(len(ops)))
+        ops[edge] = str(rng.choice([op for op in CELL_OPS if op != ops[edge]]))
+        return self.format(ops)
+
     def from_ops(self, ops: Sequence[str]) -> str:
         """The arch string with `ops` on the edges 0->1, 0->2, 1->2, 0->3, 1->3, 2->3."""
         return self.format(ops)

@@ -125,6 +125,14 @@ class SearchSpace(abc.ABC):
     def sample(self, n: int, seed: int) -> list[str]:
         """Draws `n` distinct archs uniformly with the given seed."""
 
+    def mutate(self, arch: str, rng: np.random.Generator) -> str:
+        """Returns a valid arch one small change away from `arch` (used by evolutionary search).
+
+        Raises:
+            ValueError: when the space defines no mutation.
+        """
+        raise ValueError(f"space {self.name!r} defines no mutation; use random search")
+
     def labelled_archs(self) -> list[str]:
         """Every arch of the bundled label table, in table order (benchmark splits draw from it).
 
@@ -159,6 +167,22 @@ class SearchSpace(abc.ABC):
                 f"{len(missing)} arch(s) have no label in the {self.name} table, e.g. {missing[0]!r}"
             )
         return table.loc[canonical, target].to_numpy(dtype=np.float64)
+
+    def known_labels(self, archs: Sequence[str], target: str | None = None) -> np.ndarray:
+        """Like `labels`, but NaN for archs the bundled table does not hold (e.g. found by search).
+
+        Raises:
+            ValueError: for an unknown label column or an invalid arch.
+        """
+        out = np.full(len(archs), np.nan)
+        for i, arch in enumerate(archs):
+            self.validate(arch)
+            try:
+                out[i] = self.labels([arch], target)[0]
+            except ValueError as err:
+                if "no label" not in str(err):
+                    raise
+        return out
 
     @functools.cache  # noqa: B019 - spaces are long-lived singletons from the registry
     def _indexed_table(self) -> pd.DataFrame:
