@@ -1,4 +1,4 @@
-"""Command line: `python -m hypernas_core {spaces,train,bench,predict,search}`.
+"""Command line: `python -m hypernas_core {spaces,train,bench,predict,search,labels}`.
 
 Flags are parsed here and turned into the config dataclasses; nothing else in the library reads
 command-line arguments. Errors in user input exit with status 2 and one line on stderr.
@@ -23,6 +23,7 @@ from hypernas_core.benchmark import (
     summarise,
 )
 from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, PredictorConfig, method_config
+from hypernas_core.label_import import rank_on_labels, read_label_file
 from hypernas_core.predictor import Predictor
 from hypernas_core.run_store import RunStore
 from hypernas_core.search import STRATEGIES, SearchConfig, run_search
@@ -123,6 +124,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--archs", required=True, help="CSV (column 'arch') or JSON list of archs")
     predict.add_argument("--out", default=None, help="CSV to write (default: stdout)")
     predict.add_argument("--device", default="cpu", choices=DEVICES)
+
+    labels = sub.add_parser("labels", help="import labels from CSV/JSON; optionally train on them")
+    labels.add_argument("--space", required=True, help="search space of the archs")
+    labels.add_argument("--file", required=True, help="CSV or JSON: 'arch' plus score columns")
+    labels.add_argument("--ignore", default="", help="comma-separated columns to drop unchecked")
+    labels.add_argument("--out", default=None, help="CSV to write the accepted rows to")
+    labels.add_argument("--rejected", default=None, help="CSV to write the rejected rows to")
+    labels.add_argument("--train-budget", type=int, default=None, help="train on this many")
+    labels.add_argument("--column", default=None, help="score column to train on (default: first)")
+    labels.add_argument("--method", default="np", choices=METHODS)
+    labels.add_argument("--epochs", type=int, default=None)
+    labels.add_argument("--seed", type=int, default=0)
+    labels.add_argument("--device", default="auto", choices=DEVICES)
+    labels.add_argument("--checkpoint-out", default=None, help="folder to save the predictor")
 
     search = sub.add_parser("search", help="predictor-guided search (evolution or random)")
     search.add_argument("--space", required=True, help="search space; must match the checkpoint")
@@ -379,6 +394,30 @@ def cmd_predict(args: argparse.Namespace) -> None:
         frame.to_csv(sys.stdout, index=False)
 
 
+def cmd_labels(args: argparse.Namespace) -> None:
+    space = get_space(args.space)
+    ignore = [c.strip() for c in args.ignore.split(",") if c.strip()]
+    imported = read_label_file(space, args.file, ignore)
+    print(imported.report())
+    if args.out:
+        imported.accepted.to_csv(args.out, index=False)
+    if args.rejected:
+        imported.rejected.to_csv(args.rejected, index=False)
+    if args.train_budget is None:
+        return
+    train = {"seed": args.seed, "device": args.device}
+    if args.epochs is not None:
+        train["epochs"] = args.epochs
+    config = method_config(args.method, space=args.space, train=train)
+    result, predictor = rank_on_labels(
+        config, imported, args.train_budget, args.column, on_step=_log_epoch
+    )
+    if args.checkpoint_out:
+        out = predictor.save(args.checkpoint_out)
+        (out / "result.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result))
+
+
 def cmd_search(args: argparse.Namespace) -> None:
     try:
         predictor = Predictor.load(args.checkpoint, device=args.device)
@@ -431,6 +470,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": cmd_bench,
         "predict": cmd_predict,
         "search": cmd_search,
+        "labels": cmd_labels,
     }
     try:
         commands[args.command](args)
