@@ -30,6 +30,7 @@ from hypernas_core.training import StepCallback, resolve_device
 
 logger = logging.getLogger(__name__)
 
+MAX_RANGE = 100_000  # values one "lo-hi" range of parse_int_list may expand to
 KEY_COLUMNS = ("space", "method", "budget", "seed", "target", "epochs", "q", "encoding")
 
 
@@ -118,12 +119,18 @@ def parse_int_list(text: str) -> list[int]:
         try:
             if "-" in part[1:]:
                 lo, hi = part.split("-", 1)
+                if int(hi) - int(lo) >= MAX_RANGE:
+                    raise OverflowError
                 values.extend(range(int(lo), int(hi) + 1))
             else:
                 values.append(int(part))
         except ValueError:
             raise ValueError(
                 f"expected integers or ranges like '0-4,7' (got {part!r} in {text!r})"
+            ) from None
+        except OverflowError:
+            raise ValueError(
+                f"a range may span at most {MAX_RANGE:,} values (got {part!r} in {text!r})"
             ) from None
     return values
 

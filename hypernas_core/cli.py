@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from hypernas_core import arch_file
+from hypernas_core.arch_file import ArchFile
 from hypernas_core.benchmark import (
     markdown_table,
     parse_int_list,
@@ -27,13 +29,12 @@ from hypernas_core.label_import import rank_on_labels, read_label_file
 from hypernas_core.predictor import Predictor
 from hypernas_core.run_store import RunStore
 from hypernas_core.search import STRATEGIES, SearchConfig, run_search
-from hypernas_core.search_space import get_space, list_spaces
+from hypernas_core.search_space import SearchSpace, get_space, list_spaces
 from hypernas_core.speed import measure_speed
 
 logger = logging.getLogger(__name__)
 
-MAX_ARCH_FILE_BYTES = 50 * 1024 * 1024  # arch files larger than this are refused
-MAX_ARCHS = 2_000_000  # rows per arch file
+MAX_ARCHS = arch_file.MAX_ROWS  # rows per arch file (50 MB at most, arch_file.MAX_FILE_BYTES)
 
 
 class UserError(Exception):
@@ -123,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--checkpoint", required=True, help="folder written by `train --out`")
     predict.add_argument("--archs", required=True, help="CSV (column 'arch') or JSON list of archs")
     predict.add_argument("--out", default=None, help="CSV to write (default: stdout)")
+    predict.add_argument(
+        "--rejects", default=None, help="CSV to write every rejected row to (row, value, reason)"
+    )
     predict.add_argument("--device", default="cpu", choices=DEVICES)
 
     labels = sub.add_parser("labels", help="import labels from CSV/JSON; optionally train on them")
@@ -325,50 +329,16 @@ def _log_epoch(epoch: int, total: int, metrics: dict[str, float]) -> None:
         logger.info("epoch %d/%d %s", epoch, total, losses)
 
 
-def read_arch_file(path: str | Path) -> list[str]:
-    """Reads arch strings from a CSV (an `arch` column, or a single column) or a JSON list.
+def read_arch_file(path: str | Path, space: SearchSpace | None = None) -> ArchFile:
+    """Reads archs of `space` (default nb201) from a CSV or JSON file (see `arch_file`).
 
     Raises:
         UserError: for a missing, oversized or malformed file.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"arch file {str(path)!r} does not exist")
-    if path.stat().st_size > MAX_ARCH_FILE_BYTES:
-        raise UserError(f"arch file {str(path)!r} is larger than {MAX_ARCH_FILE_BYTES} bytes")
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise UserError(f"arch file {str(path)!r} is not valid JSON: {err}") from err
-        if isinstance(data, dict) and "archs" in data:
-            data = data["archs"]
-        if not isinstance(data, list) or not all(isinstance(a, str) for a in data):
-            raise UserError(
-                f"JSON arch file {str(path)!r} must be a list of arch strings or {{'archs': [...]}}"
-            )
-        archs = data
-    elif suffix == ".csv":
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise UserError(f"CSV arch file {str(path)!r} could not be read: {err}") from err
-        if "arch" in frame.columns:
-            archs = frame["arch"].tolist()
-        elif frame.shape[1] == 1:
-            archs = frame.iloc[:, 0].tolist()
-        else:
-            raise UserError(
-                f"CSV arch file {str(path)!r} needs an 'arch' column (got {list(frame.columns)})"
-            )
-    else:
-        raise UserError(f"arch file must end in .csv or .json (got {str(path)!r})")
-    if not archs:
-        raise UserError(f"arch file {str(path)!r} holds no archs")
-    if len(archs) > MAX_ARCHS:
-        raise UserError(f"arch file {str(path)!r} has {len(archs)} archs; the limit is {MAX_ARCHS}")
-    return archs
+    try:
+        return arch_file.read_arch_file(path, space or get_space("nb201"), max_rows=MAX_ARCHS)
+    except arch_file.ArchFileError as err:
+        raise UserError(str(err)) from None
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -376,15 +346,16 @@ def cmd_predict(args: argparse.Namespace) -> None:
         predictor = Predictor.load(args.checkpoint, device=args.device)
     except (FileNotFoundError, ValueError) as err:
         raise UserError(f"cannot load checkpoint: {err}") from err
-    archs = read_arch_file(args.archs)
-    bad = []
-    for row, arch in enumerate(archs, start=1):
-        try:
-            predictor.space.validate(arch)
-        except ValueError as err:
-            bad.append(f"row {row}: {err}")
-    if bad:
-        raise UserError(f"{len(bad)} invalid arch(s) in {args.archs}; first: {bad[0]}")
+    parsed = read_arch_file(args.archs, predictor.space)
+    if args.rejects:
+        parsed.rejected_frame().to_csv(args.rejects, index=False)
+    if parsed.rejected:
+        where = f"all of them are in {args.rejects}" if args.rejects else "--rejects FILE lists all"
+        raise UserError(
+            f"{len(parsed.rejected)} invalid arch(s) in {args.archs} ({where}): "
+            + parsed.rejected_summary()
+        )
+    archs = parsed.archs
     scores = predictor.predict(archs).numpy()
     frame = pd.DataFrame({"arch": archs, f"predicted_{predictor.target}": scores})
     if args.out:

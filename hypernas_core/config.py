@@ -115,14 +115,52 @@ class PredictorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PredictorConfig:
         """Rebuilds a config from `to_dict` output; unknown keys are an error."""
+        if not isinstance(data, dict):
+            raise ValueError(f"config must be a dict (got {type(data).__name__})")
         data = dict(data)
-        try:
-            encoder = EncoderConfig(**data.pop("encoder", {}))
-            hypernet = HyperNetConfig(**data.pop("hypernet", {}))
-            train = TrainConfig(**data.pop("train", {}))
-            return cls(encoder=encoder, hypernet=hypernet, train=train, **data)
-        except TypeError as err:
-            raise ValueError(f"config has unknown or missing fields: {err}") from err
+        encoder = EncoderConfig(**_typed_fields(EncoderConfig, data.pop("encoder", {}), "encoder"))
+        hypernet = HyperNetConfig(
+            **_typed_fields(HyperNetConfig, data.pop("hypernet", {}), "hypernet")
+        )
+        train = TrainConfig(**_typed_fields(TrainConfig, data.pop("train", {}), "train"))
+        top = _typed_fields(cls, data, "config", skip=("encoder", "hypernet", "train"))
+        return cls(encoder=encoder, hypernet=hypernet, train=train, **top)
+
+
+# JSON types accepted for each annotation of the config dataclasses (bool is never a number)
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,),
+    "float": (int, float),
+    "str": (str,),
+    "bool": (bool,),
+    "str | None": (str, type(None)),
+}
+
+
+def _typed_fields(
+    cls: type, data: object, where: str, skip: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Checks that `data` holds only fields of `cls`, each of its declared JSON type.
+
+    Raises:
+        ValueError: naming the section, the field, the value received and what is valid.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"config section {where!r} must be a dict (got {type(data).__name__})")
+    known = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        raise ValueError(
+            f"config has unknown or missing fields: {where} has {unknown}; valid: {sorted(known)}"
+        )
+    for name, value in data.items():
+        types = _FIELD_TYPES[str(known[name].type)]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            raise ValueError(
+                f"config field {where}.{name} must be {' or '.join(t.__name__ for t in types)} "
+                f"(got {value!r})"
+            )
+    return data
 
 
 def method_config(method: str, **overrides: Any) -> PredictorConfig:

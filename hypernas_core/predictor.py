@@ -300,11 +300,21 @@ class Predictor:
     def load(cls, path: str | Path, device: str = "cpu") -> Predictor:
         """Loads a folder written by `save`.
 
+        Only `predictor.json` (plain JSON) and `model.safetensors` are read; nothing is unpickled.
+        Every metadata field is type-checked, and the names, shapes and dtypes in the safetensors
+        header are checked against the model's schema before any tensor is read.
+
         Raises:
             FileNotFoundError: when the folder or one of its two files is missing.
-            ValueError: when the metadata or the weights do not match the model's schema.
+            ValueError: for a file instead of a folder (e.g. a pickled .pt), or metadata or
+                weights that do not match the model's schema.
         """
         folder = Path(path)
+        if folder.is_file():
+            raise ValueError(
+                f"a checkpoint is a folder holding {META_FILE} and {WEIGHTS_FILE} (got the file "
+                f"{str(folder)!r}); pickled checkpoints (.pt, .pth, .pkl, .ckpt) are refused"
+            )
         meta_path, weights_path = folder / META_FILE, folder / WEIGHTS_FILE
         for p in (meta_path, weights_path):
             if not p.is_file():
@@ -316,26 +326,32 @@ class Predictor:
                 f"{meta_path} is larger than {MAX_META_BYTES} bytes; refusing to read it"
             )
         try:
-            meta = json.loads(meta_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
             raise ValueError(f"{meta_path} is not valid JSON: {err}") from err
         if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
             raise ValueError(f"{meta_path} is not a version-{FORMAT_VERSION} HyperNAS checkpoint")
+        _check_meta(meta, meta_path)
 
         predictor = cls(PredictorConfig.from_dict(meta["config"]))
         predictor.target = meta["target"]
         predictor.target_mean = float(meta["target_mean"])
         predictor.target_std = float(meta["target_std"])
         predictor.aux_info = dict(meta["aux"])
-        predictor.train_archs = list(meta["train_archs"])
-        predictor.history = History.from_dict(meta["history"]) if meta.get("history") else None
+        predictor.train_archs = [predictor.space.validate(a) for a in meta["train_archs"]]
+        try:
+            predictor.history = History.from_dict(meta["history"]) if meta["history"] else None
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise ValueError(f"{meta_path}: the training history is malformed ({err!r})") from err
         model = predictor._build_model()
+        expected = model.state_dict()
 
+        _check_header(_safetensors_header(weights_path), expected, weights_path)
         try:
             state = load_file(str(weights_path))
         except Exception as err:  # safetensors raises its own error types for corrupt files
             raise ValueError(f"{weights_path} is not a valid safetensors file: {err}") from err
-        _check_state(state, model.state_dict(), weights_path)
+        _check_state(state, expected, weights_path)
         model.load_state_dict(state, strict=True)
         predictor.model = model.to(resolve_device(device)).eval()
         return predictor
@@ -363,4 +379,100 @@ def _check_state(
             raise ValueError(
                 f"{source}: weight {name!r} has shape {tuple(tensor.shape)} {tensor.dtype}, "
                 f"expected {tuple(want.shape)} {want.dtype}"
+            )
+
+
+# the metadata fields of a checkpoint and the JSON types each must have
+_META_TYPES: dict[str, tuple[type, ...]] = {
+    "config": (dict,),
+    "target": (str,),
+    "target_mean": (int, float),
+    "target_std": (int, float),
+    "aux": (dict,),
+    "train_archs": (list,),
+    "history": (dict, type(None)),
+}
+MAX_HEADER_BYTES = 16 * 1024 * 1024  # a safetensors header larger than this is refused
+_SAFETENSORS_DTYPES = {
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "BOOL": torch.bool,
+}
+
+
+def _check_meta(meta: dict[str, Any], source: Path) -> None:
+    """Checks the type of every metadata field, so a forged file fails with a clear message."""
+    for key, types in _META_TYPES.items():
+        if key not in meta:
+            raise ValueError(f"{source} lacks the field {key!r}")
+        value = meta[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise ValueError(
+                f"{source}: field {key!r} must be {' or '.join(t.__name__ for t in types)} "
+                f"(got {type(value).__name__})"
+            )
+    for key in ("target_mean", "target_std"):
+        if not np.isfinite(meta[key]):
+            raise ValueError(f"{source}: {key} must be finite (got {meta[key]!r})")
+    if not meta["target_std"] > 0:
+        raise ValueError(f"{source}: target_std must be > 0 (got {meta['target_std']!r})")
+    if not all(isinstance(a, str) for a in meta["train_archs"]):
+        raise ValueError(f"{source}: train_archs must be a list of arch strings")
+    aux = meta["aux"]
+    for key, low, high in (("in_channels", 1, 4), ("num_classes", 2, 1000)):
+        value = aux.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(
+                f"{source}: aux {key} must be an integer in {low}..{high} (got {value!r})"
+            )
+
+
+def _safetensors_header(path: Path) -> dict[str, Any]:
+    """The JSON header of a safetensors file, read without touching the tensor data.
+
+    Raises:
+        ValueError: when the file does not start with a sane safetensors header.
+    """
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        prefix = f.read(8)
+        if len(prefix) < 8:
+            raise ValueError(f"{path} is not a valid safetensors file: it has {size} bytes")
+        length = int.from_bytes(prefix, "little")
+        if not 2 <= length <= min(MAX_HEADER_BYTES, size - 8):
+            raise ValueError(
+                f"{path} is not a valid safetensors file: header length {length} does not fit "
+                f"a {size}-byte file (limit {MAX_HEADER_BYTES} bytes)"
+            )
+        raw = f.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise ValueError(f"{path} is not a valid safetensors file: bad header ({err})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path} is not a valid safetensors file: its header is not an object")
+    header.pop("__metadata__", None)
+    return header
+
+
+def _check_header(header: dict[str, Any], expected: dict[str, torch.Tensor], source: Path) -> None:
+    """Checks tensor names, dtypes and shapes declared in the header against the model's."""
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
+    if missing or extra:
+        raise ValueError(
+            f"{source} does not match the model: missing {missing[:5]}, unexpected {extra[:5]}"
+        )
+    for name, entry in header.items():
+        want = expected[name]
+        dtype = entry.get("dtype") if isinstance(entry, dict) else None
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        if _SAFETENSORS_DTYPES.get(dtype) != want.dtype or shape != list(want.shape):
+            raise ValueError(
+                f"{source}: weight {name!r} is declared as {shape} {dtype}, "
+                f"expected {list(want.shape)} {want.dtype}"
             )

@@ -1,5 +1,7 @@
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hypernas_core.benchmark import (
     markdown_table,
@@ -85,3 +87,19 @@ def test_cli_bench_table_from_json_lines(tmp_path, capsys):
     assert "lack the columns ['q']" in capsys.readouterr().err
     assert main(["bench", "table", "--results", str(tmp_path / "none.csv")]) == 2
     assert main(["bench", "ranking", "--methods", "np,xgb", "--out", str(tmp_path)]) == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet="0123456789-, x+", max_size=20))
+def test_parse_int_list_raises_only_clear_value_errors(text):
+    try:
+        values = parse_int_list(text)
+    except ValueError as err:
+        assert text in str(err) or "expected integers" in str(err)
+        return
+    assert all(isinstance(v, int) for v in values)
+
+
+def test_parse_int_list_refuses_huge_ranges():
+    with pytest.raises(ValueError, match="a range may span at most 100,000 values"):
+        parse_int_list("0-99999999999")

@@ -135,3 +135,36 @@ def test_train_rejects_bad_budget_and_method(capsys):
 def test_read_arch_file_missing(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         read_arch_file(tmp_path / "none.csv")
+
+
+def test_predict_writes_every_rejected_row_with_its_reason(trained, tmp_path, capsys):
+    out, _ = trained
+    path = tmp_path / "archs.csv"
+    path.write_text(f"arch\n|bad|\n{MIXED}\nzzz\n")
+    rejects = tmp_path / "rejects.csv"
+    assert (
+        main(["predict", "--checkpoint", str(out), "--archs", str(path), "--rejects", str(rejects)])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "2 invalid arch(s)" in err and "row 1 ('|bad|')" in err and "row 3 ('zzz')" in err
+    frame = pd.read_csv(rejects)
+    assert list(frame["row"]) == [1, 3] and frame["reason"].str.contains("NB201 arch").all()
+
+
+def test_train_records_a_diverged_run_in_the_store(tmp_path):
+    store_dir = tmp_path / "store"
+    proc = run_cli(
+        "train", "--method", "np", "--budget", "10", "--epochs", "3", "--lr", "1e30",
+        "--device", "cpu", "--store", str(store_dir), "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1])["status"] == "diverged"
+    from hypernas_core.run_store import RunStore
+
+    store = RunStore(store_dir)
+    (run_id,) = store.runs()["id"]
+    run = store.get(run_id)
+    assert run.status == "diverged" and "became NaN/inf at step" in run.message
+    assert run.metrics["status"] == "diverged" and run.has_artifacts
+    assert store.load_predictor(run_id).history.status == "diverged"

@@ -1,6 +1,8 @@
 import dataclasses
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hypernas_core.config import (
     EncoderConfig,
@@ -65,3 +67,35 @@ def test_from_dict_rejects_unknown_fields():
     data["train"]["learning_rate"] = 1
     with pytest.raises(ValueError, match="unknown or missing fields"):
         PredictorConfig.from_dict(data)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+field_names = st.sampled_from(
+    ["space", "target", "method", "encoder", "hypernet", "train", "epochs", "lr", "q", "x"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.dictionaries(field_names, json_values | st.dictionaries(field_names, json_values)))
+def test_from_dict_raises_only_clear_value_errors_on_hostile_dicts(data):
+    try:
+        config = PredictorConfig.from_dict(data)
+    except ValueError as err:
+        assert str(err)
+        return
+    assert PredictorConfig.from_dict(config.to_dict()) == config
+
+
+def test_from_dict_names_the_field_and_the_value():
+    with pytest.raises(ValueError, match="config field train.epochs must be int \\(got True\\)"):
+        PredictorConfig.from_dict({"train": {"epochs": True}})
+    with pytest.raises(ValueError, match="encoder has \\['width'\\]; valid: \\['dropout'"):
+        PredictorConfig.from_dict({"encoder": {"width": 3}})
+    with pytest.raises(ValueError, match="config must be a dict \\(got list\\)"):
+        PredictorConfig.from_dict([])

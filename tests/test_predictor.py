@@ -3,7 +3,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from safetensors.torch import load_file, save_file
 
 from hypernas_core import Predictor, kendall_tau, method_config
 from tests.conftest import ALL_CONV, MIXED, RESNET_LIKE, write_cifar_folder
@@ -137,3 +139,118 @@ def test_hypernas_trains_on_a_local_cifar10_copy(space, tmp_path):
     weights = predictor.generate_weights(MIXED)
     assert weights.aux_dataset == "cifar10" and 0.0 <= weights.aux_accuracy <= 1.0
     assert predictor.model.target_net.stem.in_channels == 3
+
+
+@pytest.fixture(scope="module")
+def saved_np(tmp_path_factory):
+    predictor = Predictor(method_config("np", train={"epochs": 1, "device": "cpu"}))
+    predictor.fit([ALL_CONV, MIXED, RESNET_LIKE])
+    return predictor.save(tmp_path_factory.mktemp("ckpt") / "np")
+
+
+def _copy(folder, tmp_path):
+    target = tmp_path / "copy"
+    target.mkdir(exist_ok=True)
+    for name in ("model.safetensors", "predictor.json"):
+        (target / name).write_bytes((folder / name).read_bytes())
+    return target
+
+
+def test_load_refuses_pickles_and_files(saved_np, tmp_path):
+    pickled = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(2)}, pickled)  # a pickle-based torch checkpoint
+    with pytest.raises(
+        ValueError, match="is a folder holding .*pickled checkpoints .* are refused"
+    ):
+        Predictor.load(pickled)
+    folder = tmp_path / "only_pickle"
+    folder.mkdir()
+    (folder / "model.pt").write_bytes(pickled.read_bytes())
+    with pytest.raises(FileNotFoundError, match="has no predictor.json"):
+        Predictor.load(folder)
+    copy = _copy(saved_np, tmp_path)
+    (copy / "model.safetensors").write_bytes(pickled.read_bytes())  # a pickle under the name
+    with pytest.raises(ValueError, match="not a valid safetensors file"):
+        Predictor.load(copy)
+
+
+def test_load_checks_declared_shapes_before_reading_tensors(saved_np, tmp_path):
+    copy = _copy(saved_np, tmp_path)
+    state = load_file(str(copy / "model.safetensors"))
+    name = next(iter(state))
+    state[name] = torch.zeros(state[name].numel() + 1)  # one value too many
+    save_file(state, str(copy / "model.safetensors"))
+    with pytest.raises(ValueError, match=f"weight '{name}' is declared as"):
+        Predictor.load(copy)
+    state[name] = torch.zeros(load_file(str(saved_np / "model.safetensors"))[name].shape).double()
+    save_file(state, str(copy / "model.safetensors"))
+    with pytest.raises(ValueError, match="F64, expected .* torch.float32"):
+        Predictor.load(copy)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("target_mean", "90", "field 'target_mean' must be int or float \\(got str\\)"),
+        ("target_std", 0.0, "target_std must be > 0"),
+        ("target_std", float("inf"), "target_std must be finite"),
+        ("train_archs", [1, 2], "train_archs must be a list of arch strings"),
+        ("train_archs", ["|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|"], "unknown NB201 op"),
+        ("aux", {"in_channels": 10**9, "num_classes": 10}, "aux in_channels must be an integer"),
+        ("history", {"epochs": 3}, "the training history is malformed"),
+        ("config", {"encoder": {"hidden_dim": -3}}, "hidden_dim must be > 0"),
+        ("config", {"bogus": 1}, "unknown or missing fields"),
+        ("target", None, "lacks the field 'target'"),
+    ],
+)
+def test_load_checks_every_metadata_field(saved_np, tmp_path, field, value, message):
+    copy = _copy(saved_np, tmp_path)
+    meta = json.loads((copy / "predictor.json").read_text())
+    if value is None:
+        del meta[field]
+    else:
+        meta[field] = value
+    (copy / "predictor.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=message):
+        Predictor.load(copy)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_hostile_checkpoint_files_only_raise_clear_errors(saved_np, tmp_path, data):
+    copy = _copy(saved_np, tmp_path)
+    weights = (saved_np / "model.safetensors").read_bytes()
+    meta = json.loads((saved_np / "predictor.json").read_text())
+    target = data.draw(st.sampled_from(["weights", "header", "meta"]))
+    if target == "weights":  # random bytes, or the real file cut or with bytes flipped
+        blob = data.draw(
+            st.binary(max_size=64) | st.just(weights[: data.draw(st.integers(0, 400))])
+        )
+        (copy / "model.safetensors").write_bytes(blob)
+    elif target == "header":
+        length = int.from_bytes(weights[:8], "little")
+        header = json.loads(weights[8 : 8 + length])
+        key = data.draw(st.sampled_from(sorted(header)))
+        header[key] = data.draw(json_values)
+        raw = json.dumps(header).encode()
+        (copy / "model.safetensors").write_bytes(
+            len(raw).to_bytes(8, "little") + raw + weights[8 + length :]
+        )
+    else:
+        meta[data.draw(st.sampled_from(sorted(meta)))] = data.draw(json_values)
+        (copy / "predictor.json").write_text(json.dumps(meta))
+    try:
+        Predictor.load(copy)
+    except (ValueError, FileNotFoundError) as err:
+        assert str(err)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=8,
+)

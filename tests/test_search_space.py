@@ -1,5 +1,7 @@
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hypernas_core import get_space, list_spaces
 
@@ -28,3 +30,35 @@ def test_chain_batch_index_and_to(space):
 def test_validate_canonicalises_whitespace(space):
     arch = space.sample(1, seed=1)[0]
     assert space.validate(f"  {arch}\n") == arch
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(list_spaces()),
+    text=st.text(max_size=80) | st.text(alphabet="|+~0123456789_nonecvkipsl3x1a,", max_size=120),
+)
+def test_validate_raises_only_clear_value_errors_on_hostile_strings(name, text):
+    space = get_space(name)
+    try:
+        canonical = space.validate(text)
+    except ValueError as err:
+        assert str(err)  # a message naming the problem
+        return
+    assert space.validate(canonical) == canonical  # accepted strings are canonical and stable
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.sampled_from(list_spaces()), data=st.data())
+def test_validate_on_near_miss_archs_raises_only_value_errors(name, data):
+    space = get_space(name)
+    real = space.sample(1, seed=data.draw(st.integers(0, 1000)))[0]
+    position = data.draw(st.integers(0, len(real)))
+    mutated = (
+        real[:position]
+        + data.draw(st.text(max_size=3))
+        + real[position + data.draw(st.integers(0, 4)) :]
+    )
+    try:
+        space.validate(mutated)
+    except ValueError as err:
+        assert str(err)
