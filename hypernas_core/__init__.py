@@ -3,6 +3,7 @@
 The public API the app and scripts use; everything else is internal.
 """
 
+from hypernas_core import darts as _darts  # noqa: F401 - registers DARTS
 from hypernas_core import nasbench_macro as _macro  # noqa: F401 - registers NAS-Bench-Macro
 from hypernas_core import nb101 as _nb101  # noqa: F401 - registers the NB101 space
 from hypernas_core import nb201 as _nb201  # noqa: F401 - registers the NB201 space
