@@ -25,11 +25,13 @@ import torch
 from hypernas_core.config import PredictorConfig, method_config
 from hypernas_core.metrics import ranking_report
 from hypernas_core.predictor import Predictor
+from hypernas_core.run_store import RunStore
 from hypernas_core.search_space import get_space
 from hypernas_core.training import StepCallback, resolve_device
 
 logger = logging.getLogger(__name__)
 
+BACKENDS = ("local", "ray")
 MAX_RANGE = 100_000  # values one "lo-hi" range of parse_int_list may expand to
 KEY_COLUMNS = ("space", "method", "budget", "seed", "target", "epochs", "q", "encoding")
 
@@ -152,6 +154,9 @@ def run_sweep(
     workers: int = 1,
     threads: int = 1,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    backend: str = "local",
+    address: str | None = None,
+    store: RunStore | None = None,
 ) -> pd.DataFrame:
     """Runs every (method, budget, seed), appending each result to `out_csv` as it finishes.
 
@@ -160,10 +165,17 @@ def run_sweep(
         workers: runs at a time, each in its own process.
         threads: torch CPU threads per run.
         on_result: called with each new result row.
+        backend: "local" (this machine, `workers` processes) or "ray" (Ray tasks, see
+            `hypernas_core.ray_backend`); results are recorded here, whatever the backend.
+        address: with backend "ray", the cluster to join (None: a local Ray instance with
+            `workers` CPUs).
+        store: a run store that gets one "sweep" run per result, besides the CSV.
 
     Returns:
         Every row of `out_csv` (earlier ones included).
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
     out_csv = Path(out_csv)
     overrides = overrides or {}
     done = pd.read_csv(out_csv) if out_csv.exists() else pd.DataFrame(columns=list(KEY_COLUMNS))
@@ -198,10 +210,19 @@ def run_sweep(
     def record(result: dict[str, Any]) -> None:
         row = pd.DataFrame([result])
         row.to_csv(out_csv, mode="a", header=not out_csv.exists(), index=False)
+        if store is not None:
+            _store_result(store, result, overrides)
         if on_result is not None:
             on_result(result)
 
-    if workers <= 1:
+    if backend == "ray":
+        from hypernas_core.ray_backend import run_on_ray  # optional extra, imported on demand
+
+        num_cpus = max(workers, 1) * threads
+        results = run_on_ray(_sweep_job, jobs, address, num_cpus, threads) if jobs else []
+        for result in results:
+            record(result)
+    elif workers <= 1:
         for job in jobs:
             record(_sweep_job(job))
     else:
@@ -212,6 +233,18 @@ def run_sweep(
             ):
                 record(future.result())
     return pd.read_csv(out_csv) if out_csv.exists() else pd.DataFrame()
+
+
+def _store_result(store: RunStore, result: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Records one sweep result as a finished "sweep" run (metrics only, no weights)."""
+    train = {**overrides.get("train", {}), "seed": result["seed"]}
+    config = method_config(
+        result["method"], **{**overrides, "space": result["space"], "train": train}
+    )
+    title = f"{result['method']} budget={result['budget']} seed={result['seed']}"
+    spec = {k: result[k] for k in KEY_COLUMNS}
+    run_id = store.create_run("sweep", title, spec, config.to_dict())
+    store.finish_run(run_id, result.get("status", "completed"), "", result)
 
 
 def _has_row(done: pd.DataFrame, key: tuple) -> bool:

@@ -18,6 +18,7 @@ import torch
 from hypernas_core import arch_file
 from hypernas_core.arch_file import ArchFile
 from hypernas_core.benchmark import (
+    BACKENDS,
     markdown_table,
     parse_int_list,
     run_ranking,
@@ -100,6 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
     ranking.add_argument("--workers", type=int, default=1, help="runs at a time (processes)")
     ranking.add_argument("--threads", type=int, default=1, help="torch threads per run")
     ranking.add_argument("--out", required=True, help="folder for runs.csv and summary.md")
+    ranking.add_argument(
+        "--backend",
+        default="local",
+        choices=BACKENDS,
+        help="local: this machine (--workers processes); ray: Ray tasks (optional extra)",
+    )
+    ranking.add_argument(
+        "--address",
+        default=None,
+        help="with --backend ray: cluster to join, e.g. ray://head:10001 (default: local Ray)",
+    )
+    ranking.add_argument(
+        "--store",
+        nargs="?",
+        const="",
+        default=None,
+        help="also record each result in the run store (folder; default as for train --store)",
+    )
     speed = bench.add_parser(
         "speed", help="train time per method, whole-space scoring rate, UMAP time, peak memory"
     )
@@ -305,6 +324,9 @@ def cmd_bench(args: argparse.Namespace) -> None:
         workers=args.workers,
         threads=args.threads,
         on_result=show,
+        backend=args.backend,
+        address=args.address,
+        store=None if args.store is None else RunStore(args.store or None),
     )
     (out / "summary.md").write_text(markdown_table(summarise(results)))
     print(f"wrote {out / 'runs.csv'} and {out / 'summary.md'}")
