@@ -31,6 +31,7 @@ from hypernas_core.predictor import Predictor
 from hypernas_core.run_store import RunStore
 from hypernas_core.search import STRATEGIES, SearchConfig, run_search
 from hypernas_core.search_space import SearchSpace, get_space, list_spaces
+from hypernas_core.space_scan import score_to_csv
 from hypernas_core.speed import measure_speed
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--out", default=None, help="CSV to write (default: stdout)")
     predict.add_argument(
         "--rejects", default=None, help="CSV to write every rejected row to (row, value, reason)"
+    )
+    predict.add_argument(
+        "--chunk-size", type=int, default=4096, help="archs encoded and scored at a time"
     )
     predict.add_argument("--device", default="cpu", choices=DEVICES)
 
@@ -378,13 +382,13 @@ def cmd_predict(args: argparse.Namespace) -> None:
             + parsed.rejected_summary()
         )
     archs = parsed.archs
+    if args.out:  # chunk by chunk: memory stays flat for millions of archs
+        written = score_to_csv(predictor, archs, args.out, chunk_size=args.chunk_size)
+        print(f"wrote {written} predictions to {args.out}")
+        return
     scores = predictor.predict(archs).numpy()
     frame = pd.DataFrame({"arch": archs, f"predicted_{predictor.target}": scores})
-    if args.out:
-        frame.to_csv(args.out, index=False)
-        print(f"wrote {len(frame)} predictions to {args.out}")
-    else:
-        frame.to_csv(sys.stdout, index=False)
+    frame.to_csv(sys.stdout, index=False)
 
 
 def cmd_labels(args: argparse.Namespace) -> None:

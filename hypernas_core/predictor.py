@@ -201,14 +201,21 @@ class Predictor:
     def predict(self, archs: Sequence[str], batch_size: int = 4096) -> torch.Tensor:
         """Predicted scores in the label's units.
 
+        Archs are encoded `batch_size` at a time, so memory stays flat in the number of archs
+        (the encoded graphs of a whole space would take about 2 KB per arch with the global
+        encoding).
+
         Returns:
             (B,) float32 tensor on the CPU.
         """
         model = self._require_model().eval()
-        chain = self.space.encode(list(archs), self.config.encoder.encoding)
+        archs = list(archs)
+        encoding = self.config.encoder.encoding
         parts = [
-            model(chain.index(slice(i, i + batch_size)).to(self.device)).score.float().cpu()
-            for i in range(0, len(chain), batch_size)
+            model(self.space.encode(archs[i : i + batch_size], encoding).to(self.device))
+            .score.float()
+            .cpu()
+            for i in range(0, len(archs), batch_size)
         ]
         scores = torch.cat(parts) if parts else torch.zeros(0)
         return scores * self.target_std + self.target_mean
@@ -221,12 +228,13 @@ class Predictor:
             (B, D) float32 tensor on the CPU.
         """
         model = self._require_model().eval()
-        chain = self.space.encode(list(archs), self.config.encoder.encoding)
+        archs = list(archs)
+        encoding = self.config.encoder.encoding
         parts = [
             model.encoder(
-                chain.index(slice(i, i + batch_size)).to(self.device)
+                self.space.encode(archs[i : i + batch_size], encoding).to(self.device)
             ).global_embedding.cpu()
-            for i in range(0, len(chain), batch_size)
+            for i in range(0, len(archs), batch_size)
         ]
         return torch.cat(parts) if parts else torch.zeros(0, self.config.encoder.hidden_dim)
 
