@@ -1,6 +1,6 @@
 """Measures chunked scoring of many archs: throughput and peak memory as the count grows.
 
-    python scripts/measure_scoring_scale.py --method np --counts 50000,200000,1000000
+    PYTHONPATH=. python scripts/measure_scoring_scale.py --method np --counts 50000,200000,1000000
 
 Archs are drawn with replacement from the space (a stand-in for a space too large to enumerate),
 streamed from a generator into `score_to_csv`, so only one chunk is in memory at a time. Peak

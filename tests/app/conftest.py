@@ -31,6 +31,7 @@ PAGES = (
     "loss_weights",
     "leaderboard",
     "runs",
+    "score",
 )
 
 
