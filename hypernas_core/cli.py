@@ -1,4 +1,4 @@
-"""Command line: `python -m hypernas_core {spaces,train,bench,predict,search,labels}`.
+"""Command line: `python -m hypernas_core {spaces,train,bench,predict,search,labels,label}`.
 
 Flags are parsed here and turned into the config dataclasses; nothing else in the library reads
 command-line arguments. Errors in user input exit with status 2 and one line on stderr.
@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +28,12 @@ from hypernas_core.benchmark import (
 )
 from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, PredictorConfig, method_config
 from hypernas_core.label_import import rank_on_labels, read_label_file
+from hypernas_core.label_training import (
+    SCORE_COLUMN,
+    LabelStore,
+    LabelTrainingConfig,
+    label_archs,
+)
 from hypernas_core.predictor import Predictor
 from hypernas_core.run_store import RunStore
 from hypernas_core.search import STRATEGIES, SearchConfig, run_search
@@ -165,6 +172,22 @@ def build_parser() -> argparse.ArgumentParser:
     labels.add_argument("--seed", type=int, default=0)
     labels.add_argument("--device", default="auto", choices=DEVICES)
     labels.add_argument("--checkpoint-out", default=None, help="folder to save the predictor")
+
+    label = sub.add_parser("label", help="label archs by really training them on the aux images")
+    label.add_argument("--space", required=True, help="search space of the archs")
+    label.add_argument("--store", required=True, help="folder of the label store (reused)")
+    label.add_argument("--n", type=int, default=None, help="sample this many archs to label")
+    label.add_argument("--sample-seed", type=int, default=0, help="seed of the sampled archs")
+    label.add_argument("--archs", default=None, help="or a CSV/JSON file of archs to label")
+    label.add_argument("--epochs", type=int, default=5)
+    label.add_argument("--width", type=int, default=4, help="target-net width of the trained net")
+    label.add_argument("--batch-size", type=int, default=64)
+    label.add_argument("--lr", type=float, default=0.05)
+    label.add_argument("--seed", type=int, default=0, help="seeds weights and batch order")
+    label.add_argument("--aux", default="digits", choices=AUX_DATASETS, help="aux image dataset")
+    label.add_argument("--aux-root", default=None, help="folder of a local CIFAR-10 python copy")
+    label.add_argument("--device", default="auto", choices=DEVICES)
+    label.add_argument("--export", default=None, help="CSV (arch, aux_test_acc) for `labels`")
 
     search = sub.add_parser("search", help="predictor-guided search (evolution or random)")
     search.add_argument("--space", required=True, help="search space; must match the checkpoint")
@@ -415,6 +438,52 @@ def cmd_labels(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+def cmd_label(args: argparse.Namespace) -> None:
+    space = get_space(args.space)
+    if (args.n is None) == (args.archs is None):
+        raise UserError("give either --n (archs to sample) or --archs (a file of archs)")
+    if args.n is not None:
+        archs = space.sample(args.n, args.sample_seed)
+    else:
+        parsed = read_arch_file(args.archs, space)
+        if parsed.rejected:
+            first = parsed.rejected[0]
+            raise UserError(
+                f"{len(parsed.rejected)} invalid arch(s) in {args.archs}; "
+                f"first: row {first.row}: {first.reason}"
+            )
+        archs = parsed.archs
+    config = LabelTrainingConfig(
+        epochs=args.epochs,
+        width=args.width,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        aux_dataset=args.aux,
+        aux_root=args.aux_root,
+        device=args.device,
+    )
+    store = LabelStore(args.store)
+
+    def show(done: int, total: int, row: dict) -> None:
+        source = "stored" if row["cached"] else f"{row['seconds']:.1f} s"
+        print(
+            f"[{done}/{total}] {row['aux_test_acc']:6.2f}%  ({source})  {row['arch']}", flush=True
+        )
+
+    start = time.perf_counter()
+    table = label_archs(space, archs, config, store, on_step=show)
+    seconds = time.perf_counter() - start
+    trained = int((~table["cached"]).sum())
+    print(
+        f"labelled {len(table)} archs ({trained} trained, {len(table) - trained} from the store) "
+        f"in {seconds:.1f} s; store: {store.path}"
+    )
+    if args.export:
+        store.table(space.name, config)[["arch", SCORE_COLUMN]].to_csv(args.export, index=False)
+        print(f"wrote {args.export}")
+
+
 def cmd_search(args: argparse.Namespace) -> None:
     try:
         predictor = Predictor.load(args.checkpoint, device=args.device)
@@ -468,6 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         "predict": cmd_predict,
         "search": cmd_search,
         "labels": cmd_labels,
+        "label": cmd_label,
     }
     try:
         commands[args.command](args)
