@@ -82,6 +82,7 @@ def test_an_interrupted_run_is_listed_but_cannot_be_opened():
 
 
 def _start(at, seed: int, budget: int, epochs: int):
+    at.selectbox(key="train_space").set_value("nb201").run()
     at.selectbox(key="train_method").set_value("np")
     at.number_input(key="train_budget").set_value(budget)
     at.number_input(key="train_epochs").set_value(epochs)
