@@ -12,6 +12,8 @@ from app.runs import Run
 from hypernas_core import SearchSpace, list_spaces
 from hypernas_core.cell_checks import cell_warnings
 
+DEFAULT_SPACE = "nb201"  # the space every page supports; others are listed after it
+
 
 def space_ui(key: str) -> str:
     """Search-space picker; returns the space name."""
@@ -19,6 +21,7 @@ def space_ui(key: str) -> str:
     return st.selectbox(
         "Search space",
         names,
+        index=names.index(DEFAULT_SPACE) if DEFAULT_SPACE in names else 0,
         key=key,
         format_func=lambda n: f"{resources.space(n).title} ({n})",
         help="Every space registered in hypernas_core (list_spaces()).",
