@@ -8,6 +8,7 @@ from hypernas_core import nasbench_macro as _macro  # noqa: F401 - registers NAS
 from hypernas_core import nb101 as _nb101  # noqa: F401 - registers the NB101 space
 from hypernas_core import nb201 as _nb201  # noqa: F401 - registers the NB201 space
 from hypernas_core import transnas101 as _tnb101  # noqa: F401 - registers TNB-101
+from hypernas_core import vit as _vit  # noqa: F401 - registers the ViT space
 from hypernas_core.aux_data import AuxDataset, load_aux_dataset
 from hypernas_core.config import (
     ENCODINGS,
