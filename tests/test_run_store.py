@@ -208,3 +208,36 @@ def test_concurrent_writers_lose_no_writes(tmp_path):
         }
         assert run.metrics == run.spec
     assert json.loads(json.dumps(store.get(1).spec)) == store.get(1).spec
+
+
+def test_kill_9_at_random_moments_never_leaves_a_half_written_run(tmp_path):
+    # short runs (start-up, 30 epochs, scoring, saving) killed at seeded moments of their life
+    root = tmp_path / "store"
+    command = [sys.executable, "-m", "hypernas_core", "train", "--method", "np", "--budget", "20"]
+    command += ["--epochs", "30", "--device", "cpu", "--threads", "1", "--store", str(root)]
+    command += ["--out", str(tmp_path / "ckpt")]
+    start = time.monotonic()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    life = time.monotonic() - start  # how long a whole run takes here
+    outcomes = []
+    for delay in np.random.default_rng(0).uniform(0.2, 1.1, size=5) * life:
+        before = len(RunStore(root).runs())
+        proc = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        store = _check_consistent(root)  # after every kill, not just the last
+        table = store.runs()
+        new = table.iloc[0] if len(table) > before else None
+        status = "no row yet" if new is None else f"{new['status']} ({new['epochs']} epochs)"
+        outcomes.append(f"{delay:.1f}/{life:.1f} s: {status}")
+    for run_id in store.runs()["id"]:
+        run = store.get(run_id)
+        assert [e["epoch"] for e in run.epochs] == list(range(1, len(run.epochs) + 1))
+        assert run.status in ("interrupted", "completed")
+        assert (run.status == "completed") == run.has_artifacts
+    print("kill -9 at", "; ".join(outcomes))
