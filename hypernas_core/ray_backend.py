@@ -13,6 +13,7 @@ requirements.txt (and Ray, at the driver's version), not a copy of the project.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,22 +71,31 @@ def run_on_ray(
         cpus_per_job: CPUs Ray reserves for each task (match the torch threads per run).
 
     Raises:
-        ValueError: when Ray is missing or cpus_per_job < 1.
+        ValueError: when Ray is missing, cpus_per_job < 1, or the cluster cannot be reached.
     """
     if cpus_per_job < 1:
         raise ValueError(f"cpus_per_job must be >= 1 (got {cpus_per_job!r})")
     ray = import_ray()
     started = not ray.is_initialized()
+    if started and address:
+        _check_reachable(address)
     if started:
         runtime_env = {"working_dir": str(PROJECT_ROOT), "excludes": WORKING_DIR_EXCLUDES}
-        ray.init(
-            address=address,
-            num_cpus=None if address else num_cpus,
-            include_dashboard=False,
-            runtime_env=runtime_env,
-            logging_level=logging.WARNING,
-            log_to_driver=False,
-        )
+        try:
+            ray.init(
+                address=address,
+                num_cpus=None if address else num_cpus,
+                include_dashboard=False,
+                runtime_env=runtime_env,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise ValueError(
+                f"cannot start or reach Ray at {address or 'a local instance'!r}: {err} (a "
+                "cluster with token authentication also needs RAY_AUTH_MODE=token and its token "
+                "here, see docs/reliability.md)"
+            ) from None
         logger.info("ray: %s, resources %s", address or "local", ray.cluster_resources())
     task = ray.remote(num_cpus=cpus_per_job)(fn)
     pending = [task.remote(job) for job in jobs]
@@ -98,3 +108,27 @@ def run_on_ray(
             ray.cancel(ref, force=True)
         if started:
             ray.shutdown()
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fails fast when nothing listens at a cluster's host:port (Ray itself retries forever).
+
+    Raises:
+        ValueError: naming the address and why it cannot be reached.
+    """
+    if address == "auto":
+        return
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(
+            f"address must be 'auto', 'host:port' or 'ray://host:port' (got {address!r})"
+        )
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        raise ValueError(
+            f"cannot reach a Ray cluster at {address!r} ({err}); start it with `ray start --head` "
+            "or check the address"
+        ) from None

@@ -50,3 +50,15 @@ def test_ray_sweep_gives_the_local_results_in_the_same_csv_and_store(tmp_path):
     # resuming on Ray skips what the CSV already holds
     again = run_sweep(*jobs, tmp_path / "ray.csv", overrides=OVERRIDES, backend="ray")
     assert len(again) == 3
+
+
+def test_an_unreachable_cluster_fails_fast_with_a_clear_error(tmp_path):
+    pytest.importorskip(
+        "ray", reason="Ray is an optional extra: pip install -r requirements-ray.txt"
+    )
+    with pytest.raises(ValueError, match="cannot reach a Ray cluster at '127.0.0.1:1'"):
+        run_sweep(
+            "nb201", ["np"], [10], [0], tmp_path / "r.csv", backend="ray", address="127.0.0.1:1"
+        )
+    with pytest.raises(ValueError, match="address must be 'auto', 'host:port'"):
+        run_sweep("nb201", ["np"], [10], [0], tmp_path / "r.csv", backend="ray", address="head")
