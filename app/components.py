@@ -36,8 +36,9 @@ def arch_editor_ui(space: SearchSpace, key: str, default: str) -> str | None:
     """
     edges, ops = getattr(space, "edges", None), getattr(space, "cell_ops", None)
     if edges is None or ops is None:
-        text = st.text_input("Arch string", value=default, key=f"{key}_text")
-        return _checked(space, text)
+        # one key per space: the NB201 editor's paste box shares `{key}_text` and is often empty
+        text = st.text_input("Arch string", value=default, key=f"{key}_{space.name}_text")
+        return _checked(space, text.strip() or default)
 
     defaults = space.parse(default)
     cols = st.columns(len(edges))

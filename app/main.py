@@ -24,6 +24,7 @@ pages = [
     st.Page("pages/loss_weights.py", title="Loss weights", icon=":material/balance:"),
     st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/emoji_events:"),
     st.Page("pages/score.py", title="Score archs", icon=":material/upload_file:"),
+    st.Page("pages/search.py", title="Search", icon=":material/travel_explore:"),
     st.Page("pages/runs.py", title="Stored runs", icon=":material/history:"),
 ]
 st.navigation(pages).run()

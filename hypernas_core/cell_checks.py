@@ -39,7 +39,8 @@ def cell_warnings(space: SearchSpace, arch: str) -> list[str]:
             "every path from the cell input to its output crosses a 'none' op, so the cell "
             "outputs zeros and the network cannot learn (such archs score ~10% on CIFAR-10)"
         )
-    if not any(op in space.kernel_sizes for op in graph.ops):  # ops with generated weights
+    # ops with generated weights; a cell-less space's path graph (kind "net") has none by design
+    if graph.kind == "cell" and not any(op in space.kernel_sizes for op in graph.ops):
         warnings.append(
             "the cell has no convolution, so it has no weights: the hypernetwork generates "
             "nothing for its nodes"

@@ -17,8 +17,8 @@ string is accepted as well.
 Graphs. A cell is an op-on-node DAG of 11 nodes: its two inputs, one node per op (in string order)
 and the output. The op node of a pair (op, i) reads input i when i < 2, else the two op nodes of
 node i; the output reads the op nodes of every node. The `cell` encoding joins the normal and the
-reduction cell into one graph of 22 nodes (the reduction cell's inputs and output have their own
-op names); the `global` encoding is the evaluated network's chain of 8 cells with reduction cells
+reduction cell into one graph of 22 nodes (the normal cell's output feeds the reduction cell's
+inputs, which, like its output, have their own op names); the `global` encoding is the evaluated network's chain of 8 cells with reduction cells
 at 1/3 and 2/3 (positions 2 and 5), as NB301 trains it (8 cells, 32 channels).
 
 Shapes:
@@ -246,13 +246,16 @@ class DartsSpace(SearchSpace):
         return CellGraph(ops, cell_adjacency(cell), kind)
 
     def cell_graph(self, arch: str) -> CellGraph:
-        """Both cells joined into one graph of 22 nodes (normal first)."""
+        """Both cells joined into one graph of 22 nodes: the normal cell, then the reduction cell
+        fed by the normal cell's output."""
         normal, reduce = (
             self._graph(c, k) for c, k in zip(self.parse(arch), ("normal", "reduce"), strict=True)
         )
         adj = np.zeros((2 * CELL_NODES, 2 * CELL_NODES), dtype=np.uint8)
         adj[:CELL_NODES, :CELL_NODES] = normal.adj
         adj[CELL_NODES:, CELL_NODES:] = reduce.adj
+        # the normal cell's output feeds both inputs of the reduction cell, as in the network
+        adj[CELL_NODES - 1, CELL_NODES : CELL_NODES + 2] = 1
         return CellGraph((*normal.ops, *reduce.ops), adj, "cells")
 
     def macro_graphs(self, arch: str) -> list[CellGraph]:

@@ -56,7 +56,7 @@ if run is not None:
     cols[1].metric(f"Predicted by {run.name}", "—" if pred is None else f"{pred:.2f}")
 else:
     cols[1].caption("Train a run to see predicted scores.")
-if arch in table.index:
+if arch in table.index and "arch_index" in table.columns:  # only NB201 has an index column
     cols[2].metric("Benchmark index", int(table.loc[arch, "arch_index"]))
 
 cell = space.cell_graph(arch)
@@ -70,8 +70,12 @@ st.plotly_chart(figures.macro_figure(space.macro_graphs(arch)), key="architectur
 
 st.subheader("Compare with a second arch")
 other = components.arch_editor_ui(space, "architectures_b", default=sample[min(1, len(sample) - 1)])
-if other is not None:
-    diff = cell_diff(space, arch, other)
+try:
+    diff = None if other is None else cell_diff(space, arch, other)
+except ValueError as err:  # e.g. NB101 cells with different numbers of vertices
+    st.info(f"These two archs cannot be compared node by node: {err}")
+    diff = None
+if diff is not None:
     changed = diff.index[diff["differs"]].tolist()
     st.markdown(f"**{len(changed)} node(s) differ** (ringed in magenta).")
     left, right = st.columns(2)

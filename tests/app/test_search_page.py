@@ -1,0 +1,33 @@
+"""AppTest of the Search page, and the Architectures page on every registered space."""
+
+import pytest
+
+from hypernas_core import list_spaces
+from tests.app.conftest import frame_with, no_exceptions, open_page
+
+
+def test_search_page_explains_how_to_get_a_run():
+    at = open_page("search")
+    no_exceptions(at)
+    assert at.title[0].value == "Search"
+    assert any("Train" in i.value for i in at.info)
+
+
+def test_search_page_runs_both_strategies(np_run):
+    at = open_page("search", [np_run])
+    no_exceptions(at)
+    at.number_input(key="search_budget").set_value(30)
+    at.button[0].click().run()
+    no_exceptions(at)
+    summary = frame_with(at, "strategy")
+    assert list(summary["strategy"]) == ["evolution", "random"]
+    assert (summary["queries"] == 30).all() and (summary["known_true_scores"] == 30).all()
+    assert len(frame_with(at, "true_rank")) == 10
+
+
+@pytest.mark.parametrize("name", [n for n in list_spaces() if n != "nb201"])
+def test_architectures_page_works_on_every_space(name):
+    at = open_page("architectures")
+    at.selectbox(key="architectures_space").set_value(name).run()
+    no_exceptions(at)
+    assert not at.error, [e.value for e in at.error]
