@@ -83,7 +83,7 @@ def run_on_ray(
         runtime_env = {"working_dir": str(PROJECT_ROOT), "excludes": WORKING_DIR_EXCLUDES}
         try:
             ray.init(
-                address=address,
+                address=address or "local",  # "local": a new instance, never a stale cluster
                 num_cpus=None if address else num_cpus,
                 include_dashboard=False,
                 runtime_env=runtime_env,
