@@ -25,6 +25,7 @@ pages = [
     st.Page("pages/leaderboard.py", title="Leaderboard", icon=":material/emoji_events:"),
     st.Page("pages/score.py", title="Score archs", icon=":material/upload_file:"),
     st.Page("pages/search.py", title="Search", icon=":material/travel_explore:"),
+    st.Page("pages/label.py", title="Label by training", icon=":material/science:"),
     st.Page("pages/runs.py", title="Stored runs", icon=":material/history:"),
 ]
 st.navigation(pages).run()

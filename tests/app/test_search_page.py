@@ -31,3 +31,19 @@ def test_architectures_page_works_on_every_space(name):
     at.selectbox(key="architectures_space").set_value(name).run()
     no_exceptions(at)
     assert not at.error, [e.value for e in at.error]
+
+
+def test_label_page_trains_a_batch_then_finds_it_in_the_store():
+    at = open_page("label")
+    no_exceptions(at)
+    at.selectbox(key="label_space").set_value("nasbench_macro")
+    at.number_input(key="label_n").set_value(1)
+    at.number_input(key="label_epochs").set_value(1)
+    at.number_input(key="label_width").set_value(2)
+    at.selectbox(key="label_device").set_value("cpu")
+    at.button[0].click().run()
+    no_exceptions(at)
+    assert "1 trained" in at.success[0].value
+    at.button[0].click().run()
+    assert "0 trained" in at.success[0].value and "1 from the store" in at.success[0].value
+    assert len(frame_with(at, "aux_test_acc")) >= 1
