@@ -19,6 +19,8 @@ from hypernas_core.config import (
     TrainConfig,
     method_config,
 )
+from hypernas_core.label_import import LabelImport, import_labels, read_label_file
+from hypernas_core.label_training import LabelStore, LabelTrainingConfig, label_archs
 from hypernas_core.losses import AdaptiveMultiTaskLoss
 from hypernas_core.metrics import (
     kendall_tau,
@@ -28,6 +30,7 @@ from hypernas_core.metrics import (
     true_ranks_of_predicted_top_k,
 )
 from hypernas_core.predictor import GeneratedWeights, NodeWeights, Predictor
+from hypernas_core.search import SearchConfig, SearchResult, run_search
 from hypernas_core.search_space import CellGraph, ChainBatch, SearchSpace, get_space, list_spaces
 from hypernas_core.training import History, detected_devices, resolve_device
 
@@ -44,20 +47,29 @@ __all__ = [
     "GeneratedWeights",
     "History",
     "HyperNetConfig",
+    "LabelImport",
+    "LabelStore",
+    "LabelTrainingConfig",
     "NodeWeights",
     "Predictor",
     "PredictorConfig",
+    "SearchConfig",
+    "SearchResult",
     "SearchSpace",
     "TrainConfig",
     "detected_devices",
     "get_space",
+    "import_labels",
     "kendall_tau",
+    "label_archs",
     "list_spaces",
     "load_aux_dataset",
     "method_config",
     "precision_at_k",
     "ranking_report",
+    "read_label_file",
     "resolve_device",
+    "run_search",
     "spearman",
     "true_ranks_of_predicted_top_k",
 ]
