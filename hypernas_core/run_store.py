@@ -168,13 +168,17 @@ class RunStore:
         return f"RunStore(root={str(self.root)!r})"
 
     @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection whose `with` block is one transaction (committed, or rolled back)."""
+    def _connect(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """A connection whose `with` block is one transaction (committed, or rolled back).
+
+        Writes take SQLite's write lock up front (no lock-upgrade deadlocks); reads see one
+        consistent snapshot and, in WAL mode, never wait for a writer.
+        """
         db = sqlite3.connect(self.db_path, timeout=self.timeout, isolation_level=None)
         try:
             db.execute("PRAGMA synchronous = FULL")  # a committed run survives a power cut too
             db.execute("PRAGMA foreign_keys = ON")
-            db.execute("BEGIN IMMEDIATE")  # take the write lock up front: no upgrade deadlocks
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield db
             except BaseException:
@@ -369,7 +373,7 @@ class RunStore:
             " r.created_at, r.finished_at, (SELECT COUNT(*) FROM epochs e WHERE e.run_id = r.id)"
             " FROM runs r" + (" WHERE r.kind = ?" if kind else "") + " ORDER BY r.id DESC"
         )
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             rows = db.execute(query, (kind,) if kind else ()).fetchall()
         records = []
         for rid, knd, title, status, message, metrics, has, created, finished, n in rows:
@@ -395,7 +399,7 @@ class RunStore:
         Raises:
             ValueError: when the store has no such run.
         """
-        with self._connect() as db:
+        with self._connect(write=False) as db:
             row = db.execute(
                 "SELECT id, kind, title, status, message, spec, config, metrics, has_artifacts,"
                 " created_at, finished_at FROM runs WHERE id = ?",
