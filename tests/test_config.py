@@ -99,3 +99,12 @@ def test_from_dict_names_the_field_and_the_value():
         PredictorConfig.from_dict({"encoder": {"width": 3}})
     with pytest.raises(ValueError, match="config must be a dict \\(got list\\)"):
         PredictorConfig.from_dict([])
+
+
+def test_every_config_field_has_a_checked_json_type():
+    from hypernas_core.config import _FIELD_TYPES
+
+    for cls in (EncoderConfig, HyperNetConfig, TrainConfig, PredictorConfig):
+        for f in dataclasses.fields(cls):
+            if f.name not in ("encoder", "hypernet", "train"):
+                assert str(f.type) in _FIELD_TYPES, f"add {f.type!r} ({cls.__name__}.{f.name})"
