@@ -285,7 +285,7 @@ class Run:
     def _train_and_scan(self, config: PredictorConfig) -> None:
         space = get_space(self.spec.space)
         start = time.perf_counter()
-        self.train_archs = space.sample(self.spec.budget, seed=self.spec.seed)
+        self.train_archs = _training_archs(space, self.spec.budget, self.spec.seed)
         self.predictor = Predictor(config)
         self.status, self.message = "training", "training"
 
@@ -383,10 +383,37 @@ class Run:
         return row
 
 
+def _partly_labelled(space) -> bool:
+    """True when the bundled table holds only some archs of the space (NB101, DARTS, ViT)."""
+    return space.size is None or len(space.labelled_archs()) < space.size
+
+
+def _training_archs(space, budget: int, seed: int) -> list[str]:
+    """`budget` archs drawn with `seed`; from the labelled archs where the table is partial."""
+    if not _partly_labelled(space):
+        return space.sample(budget, seed=seed)
+    labelled = space.labelled_archs()
+    if not labelled:
+        raise ValueError(
+            f"{space.name} has no bundled labels to train on; label archs on the Label page or "
+            "with `python -m hypernas_core label`, then train with `python -m hypernas_core labels`"
+        )
+    if not 2 <= budget < len(labelled):
+        raise ValueError(
+            f"{space.name} has {len(labelled)} labelled archs, so the budget must be in "
+            f"2..{len(labelled) - 1} (got {budget})"
+        )
+    order = np.random.default_rng(seed).permutation(len(labelled))
+    return [labelled[i] for i in order[:budget]]
+
+
 def _scanned_archs(space, scan_size: int | None, train_archs: list[str]) -> list[str]:
-    """Every arch of a finite space; else a fixed sample that contains the training archs."""
+    """Every arch of a finite space; the labelled archs of a partly labelled one (so every
+    scanned arch has a true score); else a fixed sample that contains the training archs."""
     if scan_size is None and space.size:
         return space.enumerate()
+    if _partly_labelled(space) and space.labelled_archs():
+        return space.labelled_archs()
     size = scan_size or SCAN_SAMPLE
     train = set(train_archs)
     others = [a for a in space.sample(size, seed=0) if a not in train]

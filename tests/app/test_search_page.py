@@ -2,7 +2,7 @@
 
 import pytest
 
-from hypernas_core import list_spaces
+from hypernas_core import get_space, list_spaces
 from tests.app.conftest import frame_with, no_exceptions, open_page
 
 
@@ -47,3 +47,23 @@ def test_label_page_trains_a_batch_then_finds_it_in_the_store():
     at.button[0].click().run()
     assert "0 trained" in at.success[0].value and "1 from the store" in at.success[0].value
     assert len(frame_with(at, "aux_test_acc")) >= 1
+
+
+@pytest.mark.parametrize("name", ["nb101", "darts"])
+def test_runs_of_partly_labelled_spaces_train_and_scan_labelled_archs(name):
+    from app.runs import Run, RunSpec
+
+    run = Run(RunSpec(space=name, method="np", budget=12, epochs=1, seed=0, scan_size=300)).start()
+    run.join(timeout=300)
+    assert run.status == "done", run.error
+    labelled = get_space(name).labelled_archs()
+    assert set(run.train_archs) <= set(labelled) and run.archs == labelled
+    assert run.true_scores is not None and len(run.true_scores) == len(labelled)
+
+
+def test_a_run_on_a_space_without_labels_says_how_to_get_them():
+    from app.runs import Run, RunSpec
+
+    run = Run(RunSpec(space="vit", method="np", budget=12, epochs=1, scan_size=300)).start()
+    run.join(timeout=300)
+    assert run.status == "failed" and "no bundled labels" in run.error
