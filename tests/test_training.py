@@ -55,7 +55,8 @@ def test_hypernas_history_records_weights_every_step(space):
     )
     for name in ("loss_aux", "u_regression", "u_aux", "weight_regression", "weight_aux", "aux_acc"):
         assert len(history.steps[name]) == 4, name
-    assert history.steps["u_aux"][0] != 1.0  # u_t moved after the first step
+    # each step records the u_t its loss used: the initial 1 first, then the moved values
+    assert history.steps["u_aux"][0] == 1.0 and history.steps["u_aux"][-1] != 1.0
     assert History.from_dict(history.to_dict()) == history
 
 

@@ -183,7 +183,7 @@ def test_training_shows_live_curves_and_cancels(page):
     _goto(page, "Train")
     page.locator('[data-testid="stSelectbox"]', has_text="Method").click()
     page.get_by_role("option", name="np", exact=True).click()
-    page.get_by_label("Budget (training archs)").fill("500")
+    page.get_by_label("Budget (training archs)").fill("150")
     page.get_by_label("Epochs").fill("1000")
     page.get_by_role("button", name="Train", exact=True).click()
     progress = page.get_by_text(re.compile(r"Training — #\d+ np .*: epoch \d+/1000"))
