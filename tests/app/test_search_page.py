@@ -67,3 +67,24 @@ def test_a_run_on_a_space_without_labels_says_how_to_get_them():
     run = Run(RunSpec(space="vit", method="np", budget=12, epochs=1, scan_size=300)).start()
     run.join(timeout=300)
     assert run.status == "failed" and "no bundled labels" in run.error
+
+
+LABELLED = [n for n in list_spaces() if n != "nb201" and get_space(n).labelled_archs()]
+VIEWS = ("embeddings", "hypernetwork", "rankings", "loss_weights", "search", "score")
+
+
+@pytest.mark.parametrize("name", LABELLED)
+def test_a_hypernas_run_of_every_labelled_space_opens_on_every_view(name):
+    from tests.app.conftest import finished_run
+
+    from app.runs import RunSpec
+
+    run = finished_run(
+        RunSpec(space=name, method="hypernas", budget=6, epochs=1, seed=0, scan_size=200)
+    )
+    for page in VIEWS:
+        at = open_page(page, [run])
+        no_exceptions(at)
+        assert not at.error, (page, [e.value for e in at.error])
+    at = open_page("rankings", [run])
+    assert frame_with(at, "kendall_tau").loc[0, "run"] == run.name
