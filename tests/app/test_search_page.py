@@ -75,9 +75,8 @@ VIEWS = ("embeddings", "hypernetwork", "rankings", "loss_weights", "search", "sc
 
 @pytest.mark.parametrize("name", LABELLED)
 def test_a_hypernas_run_of_every_labelled_space_opens_on_every_view(name):
-    from tests.app.conftest import finished_run
-
     from app.runs import RunSpec
+    from tests.app.conftest import finished_run
 
     run = finished_run(
         RunSpec(space=name, method="hypernas", budget=6, epochs=1, seed=0, scan_size=200)
