@@ -104,8 +104,12 @@ def run_ranking(
         "device": str(resolve_device(config.train.device)),
         "status": history.status,
     }
-    if history.epochs and "aux_acc" in history.epochs[-1]:
-        result["aux_train_acc_last_epoch"] = round(history.epochs[-1]["aux_acc"], 4)
+    # every result has the same columns (NaN where a method has no aux task), so rows of
+    # different methods can share one CSV
+    last = history.epochs[-1] if history.epochs else {}
+    result["aux_train_acc_last_epoch"] = (
+        round(last["aux_acc"], 4) if "aux_acc" in last else float("nan")
+    )
     return RankingRun(result, predictor, test_archs, true, predicted)
 
 
@@ -208,8 +212,7 @@ def run_sweep(
         )
 
     def record(result: dict[str, Any]) -> None:
-        row = pd.DataFrame([result])
-        row.to_csv(out_csv, mode="a", header=not out_csv.exists(), index=False)
+        append_result(out_csv, result)
         if store is not None:
             _store_result(store, result, overrides)
         if on_result is not None:
@@ -233,6 +236,29 @@ def run_sweep(
             ):
                 record(future.result())
     return pd.read_csv(out_csv) if out_csv.exists() else pd.DataFrame()
+
+
+def append_result(out_csv: Path, result: dict[str, Any]) -> None:
+    """Appends one result row to `out_csv` under the file's own header.
+
+    A result with a column the file lacks (a CSV of an older version, or of other methods)
+    rewrites the file once with the union of the columns, under a temporary name renamed into
+    place, so the CSV never holds rows of different widths.
+    """
+    row = pd.DataFrame([result])
+    if not out_csv.exists():
+        row.to_csv(out_csv, index=False)
+        return
+    header = list(pd.read_csv(out_csv, nrows=0).columns)
+    new_columns = [c for c in row.columns if c not in header]
+    if not new_columns:
+        row.reindex(columns=header).to_csv(out_csv, mode="a", header=False, index=False)
+        return
+    logger.info("widening %s with the columns %s", out_csv, new_columns)
+    merged = pd.concat([pd.read_csv(out_csv), row], ignore_index=True)
+    temporary = out_csv.with_name(f".{out_csv.name}.tmp")
+    merged.to_csv(temporary, index=False)
+    temporary.replace(out_csv)
 
 
 def _store_result(store: RunStore, result: dict[str, Any], overrides: dict[str, Any]) -> None:

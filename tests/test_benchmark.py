@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hypernas_core.benchmark import (
+    append_result,
     markdown_table,
     parse_int_list,
     run_sweep,
@@ -63,6 +64,31 @@ def test_sweep_appends_rows_and_resumes(tmp_path):
     assert (first["n_test"] == 15615).all()
     again = run_sweep("nb201", ["np"], [10], [0, 1, 2], out, overrides=overrides)
     assert len(again) == 3  # seeds 0 and 1 were skipped
+
+
+def test_methods_with_and_without_an_aux_task_share_one_csv(tmp_path):
+    out = tmp_path / "runs.csv"
+    overrides = {"train": {"epochs": 1, "device": "cpu"}, "hypernet": {"aux_batch_size": 4}}
+    run_sweep("nb201", ["np"], [4], [0], out, overrides=overrides)
+    both = run_sweep("nb201", ["hypernas"], [4], [0], out, overrides=overrides)
+    assert list(both["method"]) == ["np", "hypernas"]
+    aux = both.set_index("method")["aux_train_acc_last_epoch"]
+    assert pd.isna(aux["np"]) and 0 <= aux["hypernas"] <= 1
+
+
+def test_append_result_widens_an_older_csv_instead_of_breaking_it(tmp_path):
+    out = tmp_path / "runs.csv"
+    append_result(out, {"method": "np", "kendall_tau": 0.5})
+    append_result(out, {"kendall_tau": 0.6, "method": "hypernas", "aux": 0.3})  # a new column
+    append_result(out, {"method": "np", "kendall_tau": 0.7})  # lacks it
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["method", "kendall_tau", "aux"]
+    assert list(frame["kendall_tau"]) == [0.5, 0.6, 0.7] and frame["aux"].isna().tolist() == [
+        True,
+        False,
+        True,
+    ]
+    assert not list(tmp_path.glob(".*tmp"))
 
 
 def test_cli_bench_table_from_json_lines(tmp_path, capsys):
