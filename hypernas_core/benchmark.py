@@ -104,12 +104,10 @@ def run_ranking(
         "device": str(resolve_device(config.train.device)),
         "status": history.status,
     }
-    # every result has the same columns (NaN where a method has no aux task), so rows of
-    # different methods can share one CSV
+    # every result has the same columns, so rows of different methods can share one CSV; None
+    # (JSON null, an empty CSV field) where a method has no aux task
     last = history.epochs[-1] if history.epochs else {}
-    result["aux_train_acc_last_epoch"] = (
-        round(last["aux_acc"], 4) if "aux_acc" in last else float("nan")
-    )
+    result["aux_train_acc_last_epoch"] = round(last["aux_acc"], 4) if "aux_acc" in last else None
     return RankingRun(result, predictor, test_archs, true, predicted)
 
 

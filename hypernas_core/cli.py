@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -48,6 +49,22 @@ MAX_ARCHS = arch_file.MAX_ROWS  # rows per arch file (50 MB at most, arch_file.M
 
 class UserError(Exception):
     """Bad input from the command line: reported in one line, exit status 2."""
+
+
+def _finite(value):
+    """`value` with every NaN or inf float replaced by None, recursively (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(value, **kwargs) -> str:
+    """Strict JSON of a result: undefined figures (e.g. Kendall tau of constant predictions) are null."""
+    return json.dumps(_finite(value), allow_nan=False, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -251,9 +268,9 @@ def cmd_train(args: argparse.Namespace) -> dict:
         pd.DataFrame({"arch": run.test_archs, "true": run.true, "predicted": run.predicted}).to_csv(
             out / "test_predictions.csv", index=False
         )
-        (out / "result.json").write_text(json.dumps(result, indent=2))
+        (out / "result.json").write_text(_json(result, indent=2))
     if args.json:
-        print(json.dumps(result))
+        print(_json(result))
     else:
         for key, value in result.items():
             print(f"{key:>26}: {value}")
@@ -288,7 +305,7 @@ def cmd_bench_speed(args: argparse.Namespace) -> None:
         Path(args.out).write_text(text)
     print(text, end="")
     if args.json:
-        print(json.dumps(report.as_dict()))
+        print(_json(report.as_dict()))
 
 
 def _stored_ranking(config: PredictorConfig, args: argparse.Namespace):
@@ -339,7 +356,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     def show(result: dict) -> None:
-        print(json.dumps(result), flush=True)
+        print(_json(result), flush=True)
 
     results = run_sweep(
         args.space,
@@ -434,8 +451,8 @@ def cmd_labels(args: argparse.Namespace) -> None:
     )
     if args.checkpoint_out:
         out = predictor.save(args.checkpoint_out)
-        (out / "result.json").write_text(json.dumps(result, indent=2))
-    print(json.dumps(result))
+        (out / "result.json").write_text(_json(result, indent=2))
+    print(_json(result))
 
 
 def cmd_label(args: argparse.Namespace) -> None:
@@ -515,9 +532,9 @@ def cmd_search(args: argparse.Namespace) -> None:
         out.mkdir(parents=True, exist_ok=True)
         result.history.to_csv(out / "history.csv", index=False)
         result.top.to_csv(out / "top.csv", index=False)
-        (out / "summary.json").write_text(json.dumps(summary, indent=2))
+        (out / "summary.json").write_text(_json(summary, indent=2))
     if args.json:
-        print(json.dumps(summary))
+        print(_json(summary))
         return
     print(result.top.to_string(index=False))
     for key, value in summary.items():

@@ -51,7 +51,7 @@ def trained(tmp_path_factory):
         "--json",
     )
     assert proc.returncode == 0, proc.stderr
-    return out, json.loads(proc.stdout.strip().splitlines()[-1])
+    return out, json.loads(proc.stdout.strip().splitlines()[-1], parse_constant=_refuse)
 
 
 def test_train_prints_one_json_result_last(trained):
@@ -74,6 +74,18 @@ def test_train_prints_one_json_result_last(trained):
     assert result["target"] == "val_acc_cifar10_valid" and result["device"] == "cpu"
     assert -1 <= result["kendall_tau"] <= 1
     assert (out / "test_predictions.csv").exists() and (out / "result.json").exists()
+    assert result["aux_train_acc_last_epoch"] is None  # np has no aux task: null, not NaN
+
+
+def _refuse(constant):
+    raise ValueError(f"{constant} is not JSON")
+
+
+def test_json_output_is_strict_json_even_for_undefined_figures():
+    from hypernas_core.cli import _json
+
+    line = _json({"kendall_tau": float("nan"), "nested": [float("inf"), 1.5]})
+    assert json.loads(line, parse_constant=_refuse) == {"kendall_tau": None, "nested": [None, 1.5]}
 
 
 def test_predict_writes_csv_from_csv_and_json(trained, tmp_path):
