@@ -33,6 +33,7 @@ from hypernas_core import (
     method_config,
 )
 from hypernas_core.arch_distance import op_counts
+from hypernas_core.benchmark import split_archs
 from hypernas_core.projection import pca_2d, umap_2d
 from hypernas_core.rankings import held_out_report, rank_frame
 from hypernas_core.run_store import RunStore
@@ -392,19 +393,12 @@ def _training_archs(space, budget: int, seed: int) -> list[str]:
     """`budget` archs drawn with `seed`; from the labelled archs where the table is partial."""
     if not _partly_labelled(space):
         return space.sample(budget, seed=seed)
-    labelled = space.labelled_archs()
-    if not labelled:
+    if not space.labelled_archs():
         raise ValueError(
             f"{space.name} has no bundled labels to train on; label archs on the Label page or "
             "with `python -m hypernas_core label`, then train with `python -m hypernas_core labels`"
         )
-    if not 2 <= budget < len(labelled):
-        raise ValueError(
-            f"{space.name} has {len(labelled)} labelled archs, so the budget must be in "
-            f"2..{len(labelled) - 1} (got {budget})"
-        )
-    order = np.random.default_rng(seed).permutation(len(labelled))
-    return [labelled[i] for i in order[:budget]]
+    return split_archs(space.name, budget, seed)[0]  # the benchmark's split of the labelled archs
 
 
 def _scanned_archs(space, scan_size: int | None, train_archs: list[str]) -> list[str]:
