@@ -37,7 +37,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from hypernas_core.search_space import (
     ASSETS_DIR,
@@ -46,7 +45,14 @@ from hypernas_core.search_space import (
     SearchSpace,
     register_space,
 )
-from hypernas_core.target_net import TargetNet, batch_norm, grouped_conv, spatial_op, take_kernel
+from hypernas_core.target_net import (
+    ConvStemTargetNet,
+    TargetNet,
+    batch_norm,
+    grouped_conv,
+    spatial_op,
+    take_kernel,
+)
 
 DARTS_OPS = (
     "max_pool_3x3",
@@ -282,7 +288,7 @@ class DartsSpace(SearchSpace):
         return DartsTargetNet(width, in_channels, num_classes, self.op_vocab)
 
 
-class DartsTargetNet(TargetNet):
+class DartsTargetNet(ConvStemTargetNet):
     """The NB301 evaluation network (8 cells, reductions at 2 and 5) at widths C, 2C, 4C.
 
     Per cell: the two inputs are preprocessed by ReLU-conv1x1-BN with generated kernels (stride 2
@@ -304,15 +310,7 @@ class DartsTargetNet(TargetNet):
     def __init__(
         self, width: int, in_channels: int, num_classes: int, op_vocab: Sequence[str]
     ) -> None:
-        super().__init__(width, 4 * width, in_channels, num_classes)
-        self.op_index = {op: i for i, op in enumerate(op_vocab)}
-        self.stem = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
-        self.classifier = nn.Linear(4 * width, num_classes)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        nn.init.kaiming_normal_(self.stem.weight, nonlinearity="relu")
-        self.classifier.reset_parameters()
+        super().__init__(width, 4 * width, in_channels, num_classes, op_vocab)
 
     def kernel_sizes_needed(self) -> tuple[int, ...]:
         return (1, 3, 5)

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from hypernas_core.search_space import (
     ASSETS_DIR,
@@ -39,7 +38,14 @@ from hypernas_core.search_space import (
     SearchSpace,
     register_space,
 )
-from hypernas_core.target_net import TargetNet, batch_norm, grouped_conv, spatial_op, take_kernel
+from hypernas_core.target_net import (
+    ConvStemTargetNet,
+    TargetNet,
+    batch_norm,
+    grouped_conv,
+    spatial_op,
+    take_kernel,
+)
 
 CELL_OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")  # ops of interior vertices
 MAX_VERTICES = 7
@@ -329,7 +335,7 @@ class NB101Space(SearchSpace):
         return NB101TargetNet(width, in_channels, num_classes, self.op_vocab)
 
 
-class NB101TargetNet(TargetNet):
+class NB101TargetNet(ConvStemTargetNet):
     """The NB101 macro network at width `width` with generated kernels.
 
     Every vertex of a cell reads the sum of its predecessors and applies its op: conv-BN-ReLU with
@@ -344,15 +350,7 @@ class NB101TargetNet(TargetNet):
     def __init__(
         self, width: int, in_channels: int, num_classes: int, op_vocab: Sequence[str]
     ) -> None:
-        super().__init__(width, 4 * width, in_channels, num_classes)
-        self.op_index = {op: i for i, op in enumerate(op_vocab)}
-        self.stem = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
-        self.classifier = nn.Linear(4 * width, num_classes)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        nn.init.kaiming_normal_(self.stem.weight, nonlinearity="relu")
-        self.classifier.reset_parameters()
+        super().__init__(width, 4 * width, in_channels, num_classes, op_vocab)
 
     def kernel_shape(self, graph: int, node: int, kernel_size: int) -> tuple[int, int, int, int]:
         if not 0 <= graph < len(LAYOUT):

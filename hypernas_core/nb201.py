@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from hypernas_core.search_space import (
     ASSETS_DIR,
@@ -36,6 +35,7 @@ from hypernas_core.search_space import (
     register_space,
 )
 from hypernas_core.target_net import (
+    ConvStemTargetNet,
     TargetNet,
     batch_norm,
     grouped_conv,
@@ -264,7 +264,7 @@ class NB201Space(SearchSpace):
         return NB201TargetNet(width, in_channels, num_classes, self.op_vocab)
 
 
-class NB201TargetNet(TargetNet):
+class NB201TargetNet(ConvStemTargetNet):
     """The NB201 macro network at width `width`, with generated cell and reduction kernels.
 
     The stem convolution and the classifier are ordinary shared parameters (they belong to no
@@ -280,15 +280,7 @@ class NB201TargetNet(TargetNet):
     def __init__(
         self, width: int, in_channels: int, num_classes: int, op_vocab: Sequence[str]
     ) -> None:
-        super().__init__(width, 4 * width, in_channels, num_classes)
-        self.op_index = {op: i for i, op in enumerate(op_vocab)}
-        self.stem = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
-        self.classifier = nn.Linear(4 * width, num_classes)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        nn.init.kaiming_normal_(self.stem.weight, nonlinearity="relu")
-        self.classifier.reset_parameters()
+        super().__init__(width, 4 * width, in_channels, num_classes, op_vocab)
 
     def kernel_shape(self, graph: int, node: int, kernel_size: int) -> tuple[int, int, int, int]:
         if not 0 <= graph < len(LAYOUT):

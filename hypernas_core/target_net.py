@@ -12,6 +12,8 @@ Shapes:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,6 +49,33 @@ class TargetNet(nn.Module):
 
     def extra_repr(self) -> str:
         return f"width={self.width}, max_channels={self.max_channels}, classes={self.num_classes}"
+
+
+class ConvStemTargetNet(TargetNet):
+    """A target net whose learned parts are a 3x3 conv stem (in_channels -> width) and a linear
+    classifier on `max_channels` pooled features; every layer between them is generated.
+
+    Attributes:
+        op_index: op name -> its index in the space's op vocabulary (to mask ops in `forward`).
+    """
+
+    def __init__(
+        self,
+        width: int,
+        max_channels: int,
+        in_channels: int,
+        num_classes: int,
+        op_vocab: Sequence[str],
+    ) -> None:
+        super().__init__(width, max_channels, in_channels, num_classes)
+        self.op_index = {op: i for i, op in enumerate(op_vocab)}
+        self.stem = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
+        self.classifier = nn.Linear(max_channels, num_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        nn.init.kaiming_normal_(self.stem.weight, nonlinearity="relu")
+        self.classifier.reset_parameters()
 
 
 def take_kernel(

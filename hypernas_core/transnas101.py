@@ -40,7 +40,14 @@ from hypernas_core.search_space import (
     SearchSpace,
     register_space,
 )
-from hypernas_core.target_net import TargetNet, batch_norm, grouped_conv, spatial_op, take_kernel
+from hypernas_core.target_net import (
+    ConvStemTargetNet,
+    TargetNet,
+    batch_norm,
+    grouped_conv,
+    spatial_op,
+    take_kernel,
+)
 
 TNB_DIR = ASSETS_DIR / "transnas101"
 TASK_COLUMNS = (
@@ -387,7 +394,7 @@ class TNB101MacroSpace(SearchSpace):
         return TNBMacroTargetNet(width, in_channels, num_classes, self.op_vocab)
 
 
-class TNBMacroTargetNet(TargetNet):
+class TNBMacroTargetNet(ConvStemTargetNet):
     """The macro skeleton at base width C: ResNet basic blocks with generated kernels.
 
     A block is ReLU-conv3x3(stride)-BN, ReLU-conv3x3-BN, plus a shortcut: identity when the shape
@@ -399,16 +406,9 @@ class TNBMacroTargetNet(TargetNet):
     def __init__(
         self, width: int, in_channels: int, num_classes: int, op_vocab: Sequence[str]
     ) -> None:
-        super().__init__(width, 8 * width, in_channels, num_classes)
-        self.op_name = dict(enumerate(op_vocab))
-        self.stem = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
         # the last width varies (C to 8C): one classifier reads features zero-padded to 8C
-        self.classifier = nn.Linear(8 * width, num_classes)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        nn.init.kaiming_normal_(self.stem.weight, nonlinearity="relu")
-        self.classifier.reset_parameters()
+        super().__init__(width, 8 * width, in_channels, num_classes, op_vocab)
+        self.op_name = dict(enumerate(op_vocab))
 
     def kernel_sizes_needed(self) -> tuple[int, ...]:
         return (1, 3)
