@@ -7,6 +7,7 @@ they are saved as JSON beside the weights of a checkpoint, so `Predictor.load` n
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +77,7 @@ class TrainConfig:
     lr: float = 1e-3  # Adam learning rate at the start of the cosine schedule
     weight_decay: float = 0.0  # Adam L2 weight decay (not applied to the loss weights u_t)
     q: float = 1.5  # preference coefficient of the adaptive multi-task loss (2 = uncertainty)
+    rank_weight: float = 0.0  # weight of the pairwise ranking loss added to the regression MSE
     seed: int = 0  # seeds parameter init, batch order and aux image batches
     device: str = "auto"  # "auto" (cuda, then mps, then cpu), "cpu", "cuda" or "mps"
 
@@ -85,6 +87,8 @@ class TrainConfig:
         _check_positive("lr", self.lr)
         if self.weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0 (got {self.weight_decay!r})")
+        if not (math.isfinite(self.rank_weight) and self.rank_weight >= 0):
+            raise ValueError(f"rank_weight must be a finite number >= 0 (got {self.rank_weight!r})")
         if not self.q > 1.0:
             raise ValueError(f"q must be > 1 so that L^(q-1) grows with the loss (got {self.q!r})")
         _check_choice("device", self.device, DEVICES)

@@ -8,6 +8,9 @@ With q < 2 the power L_t^(q-1) compresses large losses, so a task whose loss is 
 swamp the others. The effective weight of task t, the factor by which a change of L_t moves L, is
 
     w_t = dL / dL_t = (q - 1) L_t^(q-2) / (2 u_t^2).
+
+`pairwise_ranking_loss` is an optional extra term of the regression task: it scores the order of
+the predictions inside a batch rather than their values, which is what Kendall tau measures.
 """
 
 from __future__ import annotations
@@ -15,9 +18,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 _EPS = 1e-8  # L_t^(q-1) has an infinite slope at 0 for q < 2; losses are clamped away from 0
+
+
+def pairwise_ranking_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Logistic loss on every pair of the batch whose targets differ.
+
+    For a pair with target_i > target_j the loss is softplus(-(pred_i - pred_j)) = ln(1 + e^-(d)):
+    about ln 2 for a tie, towards 0 for a pair predicted in the right order with a wide margin,
+    and linear in the margin for a pair predicted in the wrong order.
+
+    Args:
+        pred: (B,) predicted standardised scores.
+        target: (B,) true standardised scores.
+
+    Returns:
+        The mean over ordered pairs (scalar); 0 when all targets of the batch are equal.
+    """
+    if pred.shape != target.shape or pred.dim() != 1:
+        raise ValueError(
+            f"pred and target must both have shape (B,) (got {tuple(pred.shape)} and "
+            f"{tuple(target.shape)})"
+        )
+    diff_pred = pred.unsqueeze(1) - pred.unsqueeze(0)  # (B, B): pred_i - pred_j
+    better = (target.unsqueeze(1) > target.unsqueeze(0)).to(pred.dtype)  # (B, B): i above j
+    pairs = better.sum()
+    return (F.softplus(-diff_pred) * better).sum() / pairs.clamp(min=1.0)
 
 
 @dataclass

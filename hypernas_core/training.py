@@ -1,4 +1,5 @@
-"""The training loop: regression on standardised scores, plus the hypernetwork's aux task.
+"""The training loop: regression on standardised scores (MSE, plus an optional pairwise ranking
+loss), plus the hypernetwork's aux task.
 
 A step reads: batch to device, forward, losses, backward, step, zero grads, metrics. Per-step
 values (task losses, u_t, effective weights) stay on the device and are copied to the host once
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 
 from hypernas_core.aux_data import AuxDataset
 from hypernas_core.config import TrainConfig
+from hypernas_core.losses import pairwise_ranking_loss
 from hypernas_core.model import TASKS, HyperNASModel, ModelOutput
 from hypernas_core.search_space import ChainBatch
 
@@ -210,6 +212,10 @@ def train_model(
             # forward and losses
             out = model(batch)
             regression = F.mse_loss(out.score, targets[idx])
+            if config.rank_weight > 0:
+                regression = regression + config.rank_weight * pairwise_ranking_loss(
+                    out.score, targets[idx]
+                )
             if model.has_hypernet:
                 total, record = _aux_step(
                     model, batch, out, regression, aux_images, aux_labels, generator

@@ -1,10 +1,12 @@
-"""Chooses the learning rate and weight decay by validation on the training archs only.
+"""Chooses training settings (lr, weight decay, dropout, ranking-loss weight) by validation on the
+training archs only.
 
 For each seed, the CLI's training split of `--budget` archs is split again into 75 % inner-train
 and 25 % inner-validation archs; a predictor is trained on the first and its Kendall tau measured
 on the second. The archs outside the training split (the test set) are never read.
 
     python scripts/tune_lr.py --method np --budget 156 --seeds 0,1 --lrs 1e-4,3e-4,1e-3,3e-3 --wds 0,1e-4,1e-3
+    python scripts/tune_lr.py --method np --budget 78 --seeds 0-4 --lrs 1e-3 --wds 0 --rank-weights 0,0.3,1,3
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import torch
 
 from hypernas_core import Predictor, get_space, kendall_tau, method_config
+from hypernas_core.benchmark import parse_int_list, split_archs
 
 
 def main() -> None:
@@ -29,26 +32,32 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--dropouts", default="0.1", help="encoder dropouts to try")
+    parser.add_argument("--rank-weights", default="0", help="pairwise ranking-loss weights to try")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     space = get_space("nb201")
-    archs = space.enumerate()
-    for seed, lr, wd, dropout in itertools.product(
-        [int(s) for s in args.seeds.split(",")],
+    for seed, lr, wd, dropout, rank_weight in itertools.product(
+        parse_int_list(args.seeds),
         [float(x) for x in args.lrs.split(",")],
         [float(x) for x in args.wds.split(",")],
         [float(x) for x in args.dropouts.split(",")],
+        [float(x) for x in args.rank_weights.split(",")],
     ):
-        order = np.random.default_rng(seed).permutation(len(archs))  # as the CLI's split
-        train = [archs[i] for i in order[: args.budget]]
+        train, _test = split_archs("nb201", args.budget, seed)  # the CLI's split; test unread
         inner = np.random.default_rng(1000 + seed).permutation(len(train))
         cut = int(0.75 * len(train))
         fit_archs = [train[i] for i in inner[:cut]]
         val_archs = [train[i] for i in inner[cut:]]
         config = method_config(
             args.method,
-            train={"lr": lr, "weight_decay": wd, "epochs": args.epochs, "seed": seed},
+            train={
+                "lr": lr,
+                "weight_decay": wd,
+                "rank_weight": rank_weight,
+                "epochs": args.epochs,
+                "seed": seed,
+            },
             encoder={"dropout": dropout},
         )
         predictor = Predictor(config)
@@ -59,6 +68,8 @@ def main() -> None:
             "seed": seed,
             "lr": lr,
             "weight_decay": wd,
+            "dropout": dropout,
+            "rank_weight": rank_weight,
             "val_tau": round(tau, 4),
         }
         row["train_seconds"] = round(history.train_seconds, 1)

@@ -43,6 +43,8 @@ def test_configs_are_frozen():
     [
         (lambda: TrainConfig(q=1.0), "q must be > 1"),
         (lambda: TrainConfig(epochs=0), "epochs must be > 0 \\(got 0\\)"),
+        (lambda: TrainConfig(rank_weight=-1.0), "rank_weight must be a finite number >= 0"),
+        (lambda: TrainConfig(rank_weight=float("inf")), "rank_weight must be .* \\(got inf\\)"),
         (
             lambda: TrainConfig(device="tpu"),
             "device must be one of auto, cpu, cuda, mps \\(got 'tpu'\\)",

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from hypernas_core.losses import AdaptiveMultiTaskLoss
+from hypernas_core.losses import AdaptiveMultiTaskLoss, pairwise_ranking_loss
 
 
 def test_q2_equals_uncertainty_weighting():
@@ -54,3 +54,34 @@ def test_bad_inputs():
         AdaptiveMultiTaskLoss(("a", "b"))(torch.tensor([1.0]))
     with pytest.raises(ValueError, match="at least one task"):
         AdaptiveMultiTaskLoss(())
+
+
+def test_ranking_loss_is_the_mean_logistic_loss_over_ordered_pairs():
+    pred = torch.tensor([0.5, -1.0, 2.0])
+    target = torch.tensor([1.0, 0.0, 0.0])  # pairs (0 above 1) and (0 above 2); 1 and 2 tie
+    expected = (math.log1p(math.exp(-1.5)) + math.log1p(math.exp(1.5))) / 2
+    assert pairwise_ranking_loss(pred, target).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_ranking_loss_depends_only_on_the_order_of_the_targets():
+    pred = torch.randn(8, generator=torch.Generator().manual_seed(0))
+    target = torch.arange(8.0)
+    squashed = torch.exp(target)  # same order, different values
+    assert pairwise_ranking_loss(pred, target) == pytest.approx(
+        pairwise_ranking_loss(pred, squashed).item()
+    )
+    right = pairwise_ranking_loss(10 * target, target)
+    wrong = pairwise_ranking_loss(-10 * target, target)
+    assert right < 1e-3 < 1.0 < wrong
+
+
+def test_ranking_loss_of_equal_targets_is_zero_and_gradients_flow():
+    pred = torch.tensor([0.3, -0.2, 0.1], requires_grad=True)
+    assert pairwise_ranking_loss(pred, torch.ones(3)).item() == 0.0
+    pairwise_ranking_loss(pred, torch.tensor([3.0, 2.0, 1.0])).backward()
+    assert pred.grad[0] < 0 < pred.grad[2]  # raise the best, lower the worst
+
+
+def test_ranking_loss_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"shape \(B,\) \(got \(3,\) and \(4,\)\)"):
+        pairwise_ranking_loss(torch.zeros(3), torch.zeros(4))

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from hypernas_core.config import TrainConfig, method_config
+from hypernas_core.losses import pairwise_ranking_loss
 from hypernas_core.model import HyperNASModel
 from hypernas_core.training import History, detected_devices, resolve_device, train_model
 
@@ -23,6 +24,22 @@ def test_regression_loss_goes_down_on_a_tiny_overfit(space):
     assert last < 0.3 * first
     assert history.status == "completed" and len(history.epochs) == 60
     assert len(history.steps["loss_regression"]) == 60 * 3
+
+
+def test_rank_weight_adds_the_ranking_loss_to_the_regression_task(space):
+    chain, y = tiny_problem(space)
+    losses = {}
+    no_dropout = method_config("np", encoder={"dropout": 0.0})
+    for weight in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = HyperNASModel(no_dropout, space)
+        config = TrainConfig(epochs=1, batch_size=12, lr=1e-12, rank_weight=weight)
+        losses[weight] = train_model(model, chain, y, config).steps["loss_regression"][0]
+    # one full batch, same init: the difference is the ranking loss of the initial predictions
+    torch.manual_seed(0)
+    model = HyperNASModel(no_dropout, space)
+    rank = pairwise_ranking_loss(model(chain).score, y).item()
+    assert losses[1.0] - losses[0.0] == pytest.approx(rank, rel=1e-4)
 
 
 def test_on_step_reports_every_epoch_and_cancel_stops(space):
