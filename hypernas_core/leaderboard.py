@@ -3,7 +3,9 @@
 Published numbers are Kendall tau on NAS-Bench-201 CIFAR-10 as printed in the cited papers; each
 carries the protocol its source states (training archs, test set, label), which is not always
 identical to ours (see docs/benchmarks.md). Measured results are the CSV rows that
-`python -m hypernas_core bench ranking` writes; the bundled ones live in assets/results/.
+`python -m hypernas_core bench ranking` writes; the bundled ones live in assets/results/: the main
+table in `<space>_ranking.csv`, ablation runs (other q, other encodings) in `<space>_ablations.csv`.
+The main table counts only runs made with their method's default protocol (see `protocol_rows`).
 """
 
 from __future__ import annotations
@@ -14,11 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from hypernas_core.benchmark import KEY_COLUMNS
+from hypernas_core.benchmark import KEY_COLUMNS, summarise
+from hypernas_core.config import METHODS, method_config
 from hypernas_core.search_space import ASSETS_DIR
 
 RESULTS_DIR = ASSETS_DIR / "results"
 BUNDLED_RESULTS = {"nb201": RESULTS_DIR / "nb201_ranking.csv"}
+BUNDLED_ABLATIONS = {"nb201": RESULTS_DIR / "nb201_ablations.csv"}
+ABLATION_COLUMNS = ("method", "encoding", "q", "budget")  # what an ablation row varies
 
 HYPERNAS_PAPER = (
     "Lv et al., HyperNAS: Enhancing Architecture Representation for NAS Predictor via "
@@ -102,10 +107,52 @@ def load_results(path: str | Path) -> pd.DataFrame:
 
 def bundled_results(space: str = "nb201") -> pd.DataFrame:
     """Our measured results for `space` shipped in assets/results (empty when there are none)."""
-    path = BUNDLED_RESULTS.get(space)
+    return _bundled(BUNDLED_RESULTS.get(space))
+
+
+def bundled_ablations(space: str = "nb201") -> pd.DataFrame:
+    """Our ablation runs for `space` (other q, other encodings; empty when there are none)."""
+    return _bundled(BUNDLED_ABLATIONS.get(space))
+
+
+def _bundled(path: Path | None) -> pd.DataFrame:
     if path is None or not path.is_file():
         return pd.DataFrame(columns=list(MEASURED_COLUMNS))
     return load_results(path)
+
+
+def protocol_rows(measured: pd.DataFrame) -> pd.DataFrame:
+    """The rows run with their method's default protocol: 300 epochs, its q and its encoding.
+
+    A main-table cell must not mix in an ablation (q = 2, positional encoding) or a short run.
+    """
+    if measured.empty:
+        return measured
+    keep = pd.Series(False, index=measured.index)
+    for method in METHODS:
+        default = method_config(method)
+        keep |= (
+            (measured["method"] == method)
+            & (measured["epochs"] == default.train.epochs)
+            & (measured["q"] == default.train.q)
+            & (measured["encoding"] == default.encoder.encoding)
+        )
+    return measured[keep]
+
+
+def ablation_table(measured: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, encoding, q, budget): seeds, then Kendall tau and Spearman as
+    "mean ± std" over the seeds."""
+    columns = [*ABLATION_COLUMNS, "seeds", "kendall_tau", "spearman"]
+    if measured.empty:
+        return pd.DataFrame(columns=columns)
+    summary = summarise(measured, by=ABLATION_COLUMNS)
+    for metric in ("kendall_tau", "spearman"):
+        summary[metric] = [
+            f"{m:.3f} ± {s:.3f}"
+            for m, s in zip(summary[f"{metric}_mean"], summary[f"{metric}_std"], strict=True)
+        ]
+    return summary.rename(columns={"n_seeds": "seeds"})[columns]
 
 
 def leaderboard_table(
@@ -114,7 +161,8 @@ def leaderboard_table(
     """One row per budget: our methods' mean ± std Kendall tau (seeds) and the published taus.
 
     Args:
-        measured: rows of `bench ranking` results (any spaces; only `space` is used).
+        measured: rows of `bench ranking` results (any spaces; only the rows of `space` run with
+            their method's default protocol are used, see `protocol_rows`).
         methods: our methods to show, in order (default: every method measured).
 
     Returns:
@@ -122,7 +170,7 @@ def leaderboard_table(
         number of seeds in brackets), then one column per published predictor ("-" where the
         source has no number).
     """
-    ours = measured[measured["space"] == space] if len(measured) else measured
+    ours = protocol_rows(measured[measured["space"] == space]) if len(measured) else measured
     methods = list(methods) if methods is not None else sorted(set(ours.get("method", [])))
     published = published_frame(space)
     budgets = sorted(set(ours.get("budget", pd.Series(dtype=int))) | set(published["budget"]))

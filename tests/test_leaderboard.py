@@ -3,15 +3,18 @@ import pytest
 
 from hypernas_core.leaderboard import (
     PUBLISHED,
+    ablation_table,
+    bundled_ablations,
     bundled_results,
     leaderboard_table,
     load_results,
+    protocol_rows,
     published_frame,
 )
 
 
-def _rows(method, budget, taus):
-    return [
+def _rows(method, budget, taus, **changes):
+    rows = [
         {
             "space": "nb201",
             "method": method,
@@ -27,6 +30,7 @@ def _rows(method, budget, taus):
         }
         for seed, tau in enumerate(taus)
     ]
+    return [{**row, **changes} for row in rows]
 
 
 def test_published_numbers_carry_source_and_protocol():
@@ -38,7 +42,9 @@ def test_published_numbers_carry_source_and_protocol():
 
 
 def test_table_puts_mean_std_and_seed_count_beside_published():
-    measured = pd.DataFrame(_rows("np", 78, [0.6, 0.7]) + _rows("hypernas", 78, [0.8]))
+    measured = pd.DataFrame(
+        _rows("np", 78, [0.6, 0.7]) + _rows("hypernas", 78, [0.8], encoding="global")
+    )
     table = leaderboard_table(measured, "nb201", ["np", "hypernas"]).set_index("budget")
     assert table.loc[78, "np (ours)"] == "0.650 ± 0.071 (2)"
     assert table.loc[78, "hypernas (ours)"] == "0.800 ± 0.000 (1)"
@@ -61,4 +67,40 @@ def test_bundled_results_are_complete_runs():
     assert len(measured) > 0, "assets/results/nb201_ranking.csv should ship measured runs"
     assert (measured["space"] == "nb201").all() and measured["kendall_tau"].between(-1, 1).all()
     assert (measured["n_test"] == 15625 - measured["budget"]).all()
+    assert len(protocol_rows(measured)) == len(measured)  # no ablation in the main table
     assert bundled_results("no-such-space").empty
+
+
+def test_main_table_counts_only_default_protocol_runs():
+    measured = pd.DataFrame(
+        _rows("np", 78, [0.6])
+        + _rows("np", 78, [0.1], q=2.0)  # ablation of q
+        + _rows("np", 78, [0.2], epochs=20)  # a short run
+        + _rows("hypernas", 78, [0.7], encoding="global")
+        + _rows("hypernas", 78, [0.3], encoding="global-pe")
+    )
+    kept = protocol_rows(measured)
+    assert sorted(kept["kendall_tau"]) == [0.6, 0.7]
+    table = leaderboard_table(measured, "nb201", ["np", "hypernas"]).set_index("budget")
+    assert table.loc[78, "np (ours)"] == "0.600 ± 0.000 (1)"
+    assert table.loc[78, "hypernas (ours)"] == "0.700 ± 0.000 (1)"
+
+
+def test_ablation_table_groups_by_encoding_and_q():
+    measured = pd.DataFrame(
+        _rows("hypernas", 39, [0.6, 0.7], encoding="global", q=2.0, precision_at_top5pct=0.1)
+        + _rows("hypernas", 39, [0.5], encoding="global-pe", q=1.5, precision_at_top5pct=0.1)
+    )
+    table = ablation_table(measured).set_index(["encoding", "q"])
+    assert table.loc[("global", 2.0), "kendall_tau"] == "0.650 ± 0.071"
+    assert table.loc[("global", 2.0), "seeds"] == 2
+    assert table.loc[("global-pe", 1.5), "kendall_tau"] == "0.500 ± 0.000"
+    assert ablation_table(pd.DataFrame()).empty
+
+
+def test_bundled_ablations_vary_q_or_encoding_only():
+    ablations = bundled_ablations("nb201")
+    assert len(ablations) > 0, "assets/results/nb201_ablations.csv should ship measured runs"
+    assert protocol_rows(ablations).empty  # every row differs from its method's default
+    assert (ablations["epochs"] == 300).all() and ablations["kendall_tau"].between(-1, 1).all()
+    assert bundled_ablations("no-such-space").empty

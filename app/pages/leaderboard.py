@@ -6,7 +6,13 @@ import streamlit as st
 from app import components, resources
 from app.rerun import CellRerun
 from hypernas_core.config import METHODS
-from hypernas_core.leaderboard import bundled_results, leaderboard_table, published_frame
+from hypernas_core.leaderboard import (
+    ablation_table,
+    bundled_ablations,
+    bundled_results,
+    leaderboard_table,
+    published_frame,
+)
 
 RERUN_KEY = "leaderboard_rerun"
 
@@ -29,6 +35,15 @@ st.dataframe(leaderboard_table(measured, "nb201", ours), hide_index=True, key="l
 
 with st.expander("Sources and protocols of the published numbers"):
     st.dataframe(published_frame("nb201"), hide_index=True, key="leaderboard_published")
+ablations = bundled_ablations("nb201")
+with st.expander("Ablations: q of the adaptive loss, positional encoding instead of z-chaining"):
+    st.caption(
+        "Same splits and protocol as the main table, one setting changed: `q` (the preference "
+        "coefficient; 1.5 is the default, 2 is plain uncertainty weighting) or `encoding` "
+        "(`global-pe`: each cell gets a learned position embedding instead of the pooled embedding "
+        "of the cell before it). Compare with the main table's row of the same method and budget."
+    )
+    st.dataframe(ablation_table(ablations), hide_index=True, key="leaderboard_ablations")
 with st.expander("Every measured run"):
     st.dataframe(measured, hide_index=True, key="leaderboard_runs")
     components.csv_download_ui(

@@ -71,6 +71,8 @@ def test_leaderboard_shows_published_numbers_and_reruns_a_cell():
     no_exceptions(at)
     table = frame_with(at, "HyperNAS (paper)")
     assert 156 in set(table["budget"])
+    ablations = [d.value for d in at.dataframe if "seeds" in d.value.columns]
+    assert ablations and set(ablations[0]["encoding"]) <= {"global", "global-pe"}
     at.selectbox(key="leaderboard_method").set_value("np")
     at.number_input(key="leaderboard_epochs").set_value(1)
     at.button(key="leaderboard_rerun_button").click().run()
