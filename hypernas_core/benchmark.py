@@ -33,7 +33,20 @@ logger = logging.getLogger(__name__)
 
 BACKENDS = ("local", "ray")
 MAX_RANGE = 100_000  # values one "lo-hi" range of parse_int_list may expand to
-KEY_COLUMNS = ("space", "method", "budget", "seed", "target", "epochs", "q", "encoding")
+KEY_COLUMNS = (
+    "space",
+    "method",
+    "budget",
+    "seed",
+    "target",
+    "epochs",
+    "q",
+    "encoding",
+    "rank_weight",
+)
+# key columns that results CSVs of older versions lack, with the value their runs had
+KEY_DEFAULTS = {"rank_weight": 0.0}
+NUMERIC_KEYS = ("q", "rank_weight")  # compared with a tolerance
 
 
 def split_archs(space_name: str, budget: int, seed: int) -> tuple[list[str], list[str]]:
@@ -97,6 +110,7 @@ def run_ranking(
         "epochs": config.train.epochs,
         "q": config.train.q,
         "encoding": config.encoder.encoding,
+        "rank_weight": config.train.rank_weight,
         "n_train": len(train_archs),
         "n_test": len(test_archs),
         **ranking_report(true, predicted),
@@ -194,6 +208,7 @@ def run_sweep(
             config.train.epochs,
             config.train.q,
             config.encoder.encoding,
+            config.train.rank_weight,
         )
         if _has_row(done, key):
             logger.info(
@@ -275,16 +290,28 @@ def _has_row(done: pd.DataFrame, key: tuple) -> bool:
     if done.empty:
         return False
     match = np.ones(len(done), dtype=bool)
+    done = with_key_defaults(done)
     for column, value in zip(KEY_COLUMNS, key, strict=True):
         if column not in done.columns:
             return False
         col = done[column]
         match &= (
             np.isclose(col.astype(float), float(value))
-            if column in ("q",)
+            if column in NUMERIC_KEYS
             else (col.astype(str) == str(value)).to_numpy()
         )
     return bool(match.any())
+
+
+def with_key_defaults(results: pd.DataFrame) -> pd.DataFrame:
+    """`results` with every key column of `KEY_DEFAULTS` present, missing values filled in.
+
+    Rows of an older results CSV, written before such a column existed, were run with its default.
+    """
+    results = results.copy()
+    for column, default in KEY_DEFAULTS.items():
+        results[column] = results[column].fillna(default) if column in results else default
+    return results
 
 
 SUMMARY_METRICS = ("kendall_tau", "spearman", "precision_at_top5pct", "train_seconds")

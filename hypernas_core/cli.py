@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0, help="seeds the split, init and batches")
     train.add_argument("--target", default=None, help="label column (default: the space's)")
     train.add_argument("--q", type=float, default=None, help="preference coefficient q (> 1)")
+    train.add_argument(
+        "--rank-weight", type=float, default=None, help="weight of the pairwise ranking loss (>= 0)"
+    )
     train.add_argument("--epochs", type=int, default=None)
     train.add_argument("--lr", type=float, default=None)
     train.add_argument("--weight-decay", type=float, default=None)
@@ -119,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     ranking.add_argument("--target", default=None)
     ranking.add_argument("--epochs", type=int, default=None)
     ranking.add_argument("--q", type=float, default=None)
+    ranking.add_argument(
+        "--rank-weight", type=float, default=None, help="weight of the pairwise ranking loss (>= 0)"
+    )
     ranking.add_argument(
         "--encoding", default=None, help="override the methods' encoding: cell, global, global-pe"
     )
@@ -232,6 +238,7 @@ def _train_config(args: argparse.Namespace) -> PredictorConfig:
     train = {"seed": args.seed, "device": args.device}
     for flag, name in (
         ("q", "q"),
+        ("rank_weight", "rank_weight"),
         ("epochs", "epochs"),
         ("lr", "lr"),
         ("weight_decay", "weight_decay"),
@@ -349,6 +356,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         train["epochs"] = args.epochs
     if args.q is not None:
         train["q"] = args.q
+    if args.rank_weight is not None:
+        train["rank_weight"] = args.rank_weight
     overrides = {"target": args.target, "train": train}
     if args.encoding is not None:
         overrides["encoder"] = {"encoding": args.encoding}

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from hypernas_core.benchmark import KEY_COLUMNS, summarise
+from hypernas_core.benchmark import KEY_COLUMNS, summarise, with_key_defaults
 from hypernas_core.config import METHODS, method_config
 from hypernas_core.search_space import ASSETS_DIR
 
 RESULTS_DIR = ASSETS_DIR / "results"
 BUNDLED_RESULTS = {"nb201": RESULTS_DIR / "nb201_ranking.csv"}
 BUNDLED_ABLATIONS = {"nb201": RESULTS_DIR / "nb201_ablations.csv"}
-ABLATION_COLUMNS = ("method", "encoding", "q", "budget")  # what an ablation row varies
+ABLATION_COLUMNS = ("method", "encoding", "q", "rank_weight", "budget")  # what ablations vary
 
 HYPERNAS_PAPER = (
     "Lv et al., HyperNAS: Enhancing Architecture Representation for NAS Predictor via "
@@ -95,7 +95,7 @@ def load_results(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"results file {str(path)!r} does not exist")
-    frame = pd.read_csv(path)
+    frame = with_key_defaults(pd.read_csv(path))
     missing = [c for c in MEASURED_COLUMNS if c not in frame.columns]
     if missing:
         raise ValueError(
@@ -122,12 +122,14 @@ def _bundled(path: Path | None) -> pd.DataFrame:
 
 
 def protocol_rows(measured: pd.DataFrame) -> pd.DataFrame:
-    """The rows run with their method's default protocol: 300 epochs, its q and its encoding.
+    """The rows run with their method's default protocol: 300 epochs, its q, its encoding and its
+    ranking-loss weight.
 
     A main-table cell must not mix in an ablation (q = 2, positional encoding) or a short run.
     """
     if measured.empty:
         return measured
+    measured = with_key_defaults(measured)
     keep = pd.Series(False, index=measured.index)
     for method in METHODS:
         default = method_config(method)
@@ -136,17 +138,18 @@ def protocol_rows(measured: pd.DataFrame) -> pd.DataFrame:
             & (measured["epochs"] == default.train.epochs)
             & (measured["q"] == default.train.q)
             & (measured["encoding"] == default.encoder.encoding)
+            & (measured["rank_weight"] == default.train.rank_weight)
         )
     return measured[keep]
 
 
 def ablation_table(measured: pd.DataFrame) -> pd.DataFrame:
-    """One row per (method, encoding, q, budget): seeds, then Kendall tau and Spearman as
+    """One row per (method, encoding, q, rank_weight, budget): seeds, then Kendall tau and Spearman as
     "mean ± std" over the seeds."""
     columns = [*ABLATION_COLUMNS, "seeds", "kendall_tau", "spearman"]
     if measured.empty:
         return pd.DataFrame(columns=columns)
-    summary = summarise(measured, by=ABLATION_COLUMNS)
+    summary = summarise(with_key_defaults(measured), by=ABLATION_COLUMNS)
     for metric in ("kendall_tau", "spearman"):
         summary[metric] = [
             f"{m:.3f} ± {s:.3f}"

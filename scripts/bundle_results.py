@@ -1,8 +1,9 @@
 """Merges `bench ranking` CSVs into the results the app bundles in assets/results/.
 
 Rows made with their method's default protocol go to `<space>_ranking.csv` (the Leaderboard's main
-table), every other completed row (another q, another encoding) to `<space>_ablations.csv`. A run
-measured twice (same key columns) keeps its last row; runs that did not complete are dropped.
+table), every other completed row (another q, encoding or ranking-loss weight) to
+`<space>_ablations.csv`. A run measured twice (same key columns) keeps its last row; runs that did
+not complete are dropped.
 
     python scripts/bundle_results.py runs/nb201/runs.csv runs/ablations/runs.csv
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hypernas_core.benchmark import KEY_COLUMNS
+from hypernas_core.benchmark import KEY_COLUMNS, with_key_defaults
 from hypernas_core.leaderboard import BUNDLED_ABLATIONS, BUNDLED_RESULTS, protocol_rows
 
 logger = logging.getLogger("bundle_results")
@@ -24,7 +25,7 @@ METHOD_ORDER = {"np": 0, "hypernas-p": 1, "hypernas": 2}
 
 def bundle(paths: list[Path], space: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(main rows, ablation rows) of `space` from the given result CSVs."""
-    frame = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    frame = with_key_defaults(pd.concat([pd.read_csv(p) for p in paths], ignore_index=True))
     frame = frame[(frame["space"] == space) & (frame["status"] == "completed")]
     frame = frame.drop_duplicates(subset=list(KEY_COLUMNS), keep="last")
     frame = frame.sort_values(

@@ -66,6 +66,19 @@ def test_sweep_appends_rows_and_resumes(tmp_path):
     assert len(again) == 3  # seeds 0 and 1 were skipped
 
 
+def test_rank_weight_is_part_of_the_key_and_older_csvs_count_as_rank_weight_zero(tmp_path):
+    out = tmp_path / "runs.csv"
+    overrides = {"train": {"epochs": 1, "device": "cpu"}}
+    first = run_sweep("nb201", ["np"], [10], [0], out, overrides=overrides)
+    assert first["rank_weight"].tolist() == [0.0]
+    # an older CSV had no rank_weight column: its runs are those of weight 0 and are skipped
+    first.drop(columns="rank_weight").to_csv(out, index=False)
+    assert len(run_sweep("nb201", ["np"], [10], [0], out, overrides=overrides)) == 1
+    ranked = {"train": {**overrides["train"], "rank_weight": 1.0}}
+    both = run_sweep("nb201", ["np"], [10], [0], out, overrides=ranked)
+    assert len(both) == 2 and both["rank_weight"].fillna(0.0).tolist() == [0.0, 1.0]
+
+
 def test_methods_with_and_without_an_aux_task_share_one_csv(tmp_path):
     out = tmp_path / "runs.csv"
     overrides = {"train": {"epochs": 1, "device": "cpu"}, "hypernet": {"aux_batch_size": 4}}
