@@ -80,8 +80,8 @@ class HyperNet(nn.Module):
             {k: (B, C, N, P_k)}, zero for nodes whose op is not a k x k conv.
         """
         B, C, N, D = nodes.shape
-        # TODO: node embeddings share a large common component, so at init every node gets nearly
-        # the same kernel - normalise `nodes` across the nodes of the batch before the trunk.
+        # The node embeddings share a large common component, so early in training every node
+        # gets nearly the same kernel (README, "Limitations"); the trunk sees them unnormalised.
         features = self.trunk(nodes)  # (B, C, N, hidden)
         out = {}
         for key, head in self.heads.items():
