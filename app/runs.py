@@ -57,6 +57,7 @@ class RunSpec:
     budget: int = 50  # number of scored training archs
     seed: int = 0  # seeds the arch sample and training
     q: float = 1.5  # preference coefficient of the adaptive loss
+    rank_weight: float = 0.0  # weight of the pairwise ranking loss beside the MSE (0: MSE only)
     epochs: int = 10  # passes over the training archs
     target: str | None = None  # label column (None: the space's default)
     aux_dataset: str = "digits"  # aux images of the hypernetwork
@@ -79,14 +80,23 @@ class RunSpec:
             self.method,
             space=self.space,
             target=self.target,
-            train={"epochs": self.epochs, "seed": self.seed, "q": self.q, "device": self.device},
+            train={
+                "epochs": self.epochs,
+                "seed": self.seed,
+                "q": self.q,
+                "rank_weight": self.rank_weight,
+                "device": self.device,
+            },
             hypernet={"aux_dataset": self.aux_dataset, "aux_root": self.aux_root},
         )
 
     def title(self) -> str:
         q = f" q={self.q:g}" if self.method == "hypernas" else ""
+        rank = f" rank={self.rank_weight:g}" if self.rank_weight else ""
         scan = f" scan={self.scan_size}" if self.scan_size else ""
-        return f"{self.method} budget={self.budget} ep={self.epochs}{q} seed={self.seed}{scan}"
+        return (
+            f"{self.method} budget={self.budget} ep={self.epochs}{q}{rank} seed={self.seed}{scan}"
+        )
 
 
 # The full HyperNAS path at a size a lecture can wait for: 20 hypernas steps (~6 s at 0.3 s/step)

@@ -56,6 +56,16 @@ with st.form("train_form"):
     target = c2.selectbox("Label column", space.label_columns, key="train_target")
     aux = c3.selectbox("Aux dataset", ("digits", "cifar10"), key="train_aux")
     device = c4.selectbox("Device", ("auto", "cpu", "cuda", "mps"), key="train_device")
+    rank_weight = st.number_input(
+        "Ranking-loss weight",
+        0.0,
+        10.0,
+        0.0,
+        0.5,
+        key="train_rank_weight",
+        help="0 trains on the MSE alone (every named method). Above 0 adds this weight times a "
+        "pairwise logistic loss on the order of the batch's archs (docs/method.md, section 4).",
+    )
     scan_choices = {"every arch of the space": None, "a random 2,000 archs (faster)": 2000}
     scan = st.radio(
         "After training, score and embed", list(scan_choices), horizontal=True, key="train_scan"
@@ -77,6 +87,7 @@ if submitted:
         budget=int(budget),
         seed=int(seed),
         q=float(q),
+        rank_weight=float(rank_weight),
         epochs=int(epochs),
         target=target,
         aux_dataset=aux,

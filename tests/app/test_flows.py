@@ -48,11 +48,13 @@ def test_train_a_short_run_then_see_it_everywhere():
     at.selectbox(key="train_method").set_value("np")
     at.number_input(key="train_budget").set_value(12)
     at.number_input(key="train_epochs").set_value(2)
+    at.number_input(key="train_rank_weight").set_value(1.0)
     at.radio(key="train_scan").set_value("a random 2,000 archs (faster)")
     at.button[0].click().run()  # the form's submit button
     no_exceptions(at)
     (run,) = at.session_state[RUNS_KEY].values()
     assert run.id == 1  # runs are numbered per browser session
+    assert run.spec.config().train.rank_weight == 1.0 and "rank=1" in run.spec.title()
     run.join(timeout=120)
     assert run.status == "done", run.error
     at.run()

@@ -15,6 +15,8 @@ def test_spec_rejects_bad_values_with_clear_messages():
         RunSpec(budget=10, scan_size=5).config()
     with pytest.raises(ValueError, match="method must be one of"):
         RunSpec(method="nas").config()
+    with pytest.raises(ValueError, match=r"rank_weight must be a finite number >= 0 \(got -1.0\)"):
+        RunSpec(rank_weight=-1.0).config()
 
 
 def test_demo_spec_is_a_full_hypernas_run_over_the_whole_space():
