@@ -315,6 +315,19 @@ def with_key_defaults(results: pd.DataFrame) -> pd.DataFrame:
 
 
 SUMMARY_METRICS = ("kendall_tau", "spearman", "precision_at_top5pct", "train_seconds")
+SETTING_COLUMNS = ("space", "target", "epochs", "encoding", "q", "rank_weight")
+
+
+def grouping_columns(results: pd.DataFrame) -> tuple[str, ...]:
+    """method and budget, plus every setting column whose value differs between the rows.
+
+    A sweep CSV that holds, say, runs with and without the ranking loss is then summarised per
+    setting instead of averaging the two.
+    """
+    varying = [
+        c for c in SETTING_COLUMNS if c in results.columns and results[c].nunique(dropna=False) > 1
+    ]
+    return ("method", *varying, "budget")
 
 
 def summarise(results: pd.DataFrame, by: Sequence[str] = ("method", "budget")) -> pd.DataFrame:

@@ -21,11 +21,13 @@ from hypernas_core import arch_file
 from hypernas_core.arch_file import ArchFile
 from hypernas_core.benchmark import (
     BACKENDS,
+    grouping_columns,
     markdown_table,
     parse_int_list,
     run_ranking,
     run_sweep,
     summarise,
+    with_key_defaults,
 )
 from hypernas_core.config import AUX_DATASETS, DEVICES, METHODS, PredictorConfig, method_config
 from hypernas_core.label_import import rank_on_labels, read_label_file
@@ -167,7 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--results", required=True, help="runs.csv, or JSON lines from train --json")
     table.add_argument("--out", default=None, help="markdown file to write (default: stdout)")
     table.add_argument(
-        "--by", default="method,budget", help="columns to group by, e.g. method,budget,q,encoding"
+        "--by",
+        default=None,
+        help="columns to group by, e.g. method,q,budget (default: method, budget and every "
+        "setting - encoding, q, rank_weight, epochs - that differs between the runs)",
     )
 
     predict = sub.add_parser("predict", help="score archs with a saved checkpoint")
@@ -343,7 +348,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
         return
     if args.bench == "table":
         results = _read_results(Path(args.results))
-        by = [c.strip() for c in args.by.split(",") if c.strip()]
+        by = (
+            grouping_columns(results)
+            if args.by is None
+            else [c.strip() for c in args.by.split(",") if c.strip()]
+        )
         text = markdown_table(summarise(results, by), by)
         if args.out:
             Path(args.out).write_text(text)
@@ -381,7 +390,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
         address=args.address,
         store=None if args.store is None else RunStore(args.store or None),
     )
-    (out / "summary.md").write_text(markdown_table(summarise(results)))
+    by = grouping_columns(results)
+    (out / "summary.md").write_text(markdown_table(summarise(results, by), by))
     print(f"wrote {out / 'runs.csv'} and {out / 'summary.md'}")
 
 
@@ -389,9 +399,9 @@ def _read_results(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise UserError(f"results file {str(path)!r} does not exist")
     if path.suffix == ".csv":
-        return pd.read_csv(path)
+        return with_key_defaults(pd.read_csv(path))
     try:
-        return pd.read_json(path, lines=True)
+        return with_key_defaults(pd.read_json(path, lines=True))
     except ValueError as err:
         raise UserError(f"results file {str(path)!r} is neither CSV nor JSON lines: {err}") from err
 

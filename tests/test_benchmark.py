@@ -128,6 +128,19 @@ def test_cli_bench_table_from_json_lines(tmp_path, capsys):
     assert main(["bench", "ranking", "--methods", "np,xgb", "--out", str(tmp_path)]) == 2
 
 
+def test_bench_table_keeps_runs_of_different_settings_apart(tmp_path, capsys):
+    path = tmp_path / "runs.csv"
+    base = {"method": "np", "budget": 78, "q": 1.5, "spearman": 0.8}
+    base |= {"precision_at_top5pct": 0.3, "train_seconds": 5.0}
+    rows = [{**base, "kendall_tau": 0.6}, {**base, "kendall_tau": 0.7, "rank_weight": 1.0}]
+    pd.DataFrame(rows).to_csv(path, index=False)  # the first row: an older run, weight 0
+    assert main(["bench", "table", "--results", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "| method | rank_weight | budget |" in out
+    assert "| np | 0.0 | 78 | 1 | 0.600 ± 0.000 |" in out
+    assert "| np | 1.0 | 78 | 1 | 0.700 ± 0.000 |" in out
+
+
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(alphabet="0123456789-, x+", max_size=20))
 def test_parse_int_list_raises_only_clear_value_errors(text):
