@@ -19,6 +19,7 @@ from hypernas_core.config import (
     TrainConfig,
     method_config,
 )
+from hypernas_core.ensemble import PredictorEnsemble
 from hypernas_core.label_import import LabelImport, import_labels, read_label_file
 from hypernas_core.label_training import LabelStore, LabelTrainingConfig, label_archs
 from hypernas_core.losses import AdaptiveMultiTaskLoss
@@ -53,6 +54,7 @@ __all__ = [
     "NodeWeights",
     "Predictor",
     "PredictorConfig",
+    "PredictorEnsemble",
     "SearchConfig",
     "SearchResult",
     "SearchSpace",

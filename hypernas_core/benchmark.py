@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from hypernas_core.config import PredictorConfig, method_config
+from hypernas_core.ensemble import MAX_MEMBERS, PredictorEnsemble
 from hypernas_core.metrics import ranking_report
 from hypernas_core.predictor import Predictor
 from hypernas_core.run_store import RunStore
@@ -43,10 +44,11 @@ KEY_COLUMNS = (
     "q",
     "encoding",
     "rank_weight",
+    "ensemble",
 )
 # key columns that results CSVs of older versions lack, with the value their runs had
-KEY_DEFAULTS = {"rank_weight": 0.0}
-NUMERIC_KEYS = ("q", "rank_weight")  # compared with a tolerance
+KEY_DEFAULTS = {"rank_weight": 0.0, "ensemble": 1}
+NUMERIC_KEYS = ("q", "rank_weight", "ensemble")  # compared with a tolerance
 
 
 def split_archs(space_name: str, budget: int, seed: int) -> tuple[list[str], list[str]]:
@@ -68,7 +70,7 @@ class RankingRun:
     """One trained predictor and its evaluation on the test archs of its split."""
 
     result: dict[str, Any]
-    predictor: Predictor
+    predictor: Predictor | PredictorEnsemble
     test_archs: list[str]
     true: np.ndarray
     predicted: np.ndarray
@@ -79,10 +81,13 @@ def run_ranking(
     budget: int,
     on_step: StepCallback | None = None,
     cancel: threading.Event | None = None,
+    ensemble: int = 1,
 ) -> RankingRun:
     """Trains `config` on the split of (space, budget, config.train.seed) and scores the rest.
 
     Args:
+        ensemble: members of a `PredictorEnsemble` (1: a single `Predictor`); every member trains
+            on the same split, and the ensemble's mean prediction is scored.
         on_step: progress callback, once per epoch (see `Predictor.fit`).
         cancel: set it to stop training early; the run is then scored as trained so far and its
             result's status says "cancelled".
@@ -94,9 +99,10 @@ def run_ranking(
     """
     seed = config.train.seed
     train_archs, test_archs = split_archs(config.space, budget, seed)
-    predictor = Predictor(config)
+    predictor = Predictor(config) if ensemble == 1 else PredictorEnsemble(config, ensemble)
     start = time.perf_counter()
-    history = predictor.fit(train_archs, on_step=on_step, cancel=cancel)
+    predictor.fit(train_archs, on_step=on_step, cancel=cancel)
+    history = predictor.history
     train_seconds = time.perf_counter() - start
 
     predicted = predictor.predict(test_archs).numpy()
@@ -111,6 +117,7 @@ def run_ranking(
         "q": config.train.q,
         "encoding": config.encoder.encoding,
         "rank_weight": config.train.rank_weight,
+        "ensemble": ensemble,
         "n_train": len(train_archs),
         "n_test": len(test_archs),
         **ranking_report(true, predicted),
@@ -157,7 +164,7 @@ def _sweep_job(job: dict[str, Any]) -> dict[str, Any]:
     """Runs one sweep job in a worker process."""
     torch.set_num_threads(job["threads"])
     config = method_config(job["method"], **job["overrides"])
-    return run_ranking(config, job["budget"]).result
+    return run_ranking(config, job["budget"], ensemble=job.get("ensemble", 1)).result
 
 
 def run_sweep(
@@ -173,6 +180,7 @@ def run_sweep(
     backend: str = "local",
     address: str | None = None,
     store: RunStore | None = None,
+    ensemble: int = 1,
 ) -> pd.DataFrame:
     """Runs every (method, budget, seed), appending each result to `out_csv` as it finishes.
 
@@ -186,12 +194,19 @@ def run_sweep(
         address: with backend "ray", the cluster to join (None: a local Ray instance with
             `workers` CPUs).
         store: a run store that gets one "sweep" run per result, besides the CSV.
+        ensemble: members per run (see `run_ranking`).
 
     Returns:
         Every row of `out_csv` (earlier ones included).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
+    if (
+        isinstance(ensemble, bool)
+        or not isinstance(ensemble, int)
+        or not 1 <= ensemble <= MAX_MEMBERS
+    ):
+        raise ValueError(f"ensemble must be an integer in 1..{MAX_MEMBERS} (got {ensemble!r})")
     out_csv = Path(out_csv)
     overrides = overrides or {}
     done = pd.read_csv(out_csv) if out_csv.exists() else pd.DataFrame(columns=list(KEY_COLUMNS))
@@ -209,6 +224,7 @@ def run_sweep(
             config.train.q,
             config.encoder.encoding,
             config.train.rank_weight,
+            ensemble,
         )
         if _has_row(done, key):
             logger.info(
@@ -219,6 +235,7 @@ def run_sweep(
             {
                 "method": method,
                 "budget": budget,
+                "ensemble": ensemble,
                 "threads": threads,
                 "overrides": {**overrides, "space": space, "train": train},
             }
@@ -315,7 +332,7 @@ def with_key_defaults(results: pd.DataFrame) -> pd.DataFrame:
 
 
 SUMMARY_METRICS = ("kendall_tau", "spearman", "precision_at_top5pct", "train_seconds")
-SETTING_COLUMNS = ("space", "target", "epochs", "encoding", "q", "rank_weight")
+SETTING_COLUMNS = ("space", "target", "epochs", "encoding", "q", "rank_weight", "ensemble")
 
 
 def grouping_columns(results: pd.DataFrame) -> tuple[str, ...]:

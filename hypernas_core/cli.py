@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--rank-weight", type=float, default=None, help="weight of the pairwise ranking loss (>= 0)"
     )
     ranking.add_argument(
+        "--ensemble", type=int, default=1, help="predictors per run, averaged (seeds differ)"
+    )
+    ranking.add_argument(
         "--encoding", default=None, help="override the methods' encoding: cell, global, global-pe"
     )
     ranking.add_argument("--device", default="auto", choices=DEVICES)
@@ -386,6 +389,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         workers=args.workers,
         threads=args.threads,
         on_result=show,
+        ensemble=args.ensemble,
         backend=args.backend,
         address=args.address,
         store=None if args.store is None else RunStore(args.store or None),

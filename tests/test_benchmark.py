@@ -77,6 +77,12 @@ def test_rank_weight_is_part_of_the_key_and_older_csvs_count_as_rank_weight_zero
     ranked = {"train": {**overrides["train"], "rank_weight": 1.0}}
     both = run_sweep("nb201", ["np"], [10], [0], out, overrides=ranked)
     assert len(both) == 2 and both["rank_weight"].fillna(0.0).tolist() == [0.0, 1.0]
+    # the ensemble size is part of the key too; older rows count as single predictors
+    three = run_sweep("nb201", ["np"], [10], [0], out, overrides=overrides, ensemble=2)
+    assert len(three) == 3 and three["ensemble"].fillna(1).tolist() == [1, 1, 2]
+    assert len(run_sweep("nb201", ["np"], [10], [0], out, overrides=overrides, ensemble=2)) == 3
+    with pytest.raises(ValueError, match=r"ensemble must be an integer in 1..64 \(got 0\)"):
+        run_sweep("nb201", ["np"], [10], [0], out, overrides=overrides, ensemble=0)
 
 
 def test_methods_with_and_without_an_aux_task_share_one_csv(tmp_path):

@@ -76,6 +76,8 @@ def test_main_table_counts_only_default_protocol_runs():
         _rows("np", 78, [0.6])
         + _rows("np", 78, [0.1], q=2.0)  # ablation of q
         + _rows("np", 78, [0.2], epochs=20)  # a short run
+        + _rows("np", 78, [0.8], rank_weight=1.0)  # with the ranking loss
+        + _rows("np", 78, [0.9], ensemble=5)  # an ensemble
         + _rows("hypernas", 78, [0.7], encoding="global")
         + _rows("hypernas", 78, [0.3], encoding="global-pe")
     )
