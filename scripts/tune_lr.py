@@ -7,6 +7,7 @@ on the second. The archs outside the training split (the test set) are never rea
 
     python scripts/tune_lr.py --method np --budget 156 --seeds 0,1 --lrs 1e-4,3e-4,1e-3,3e-3 --wds 0,1e-4,1e-3
     python scripts/tune_lr.py --method np --budget 78 --seeds 0-4 --lrs 1e-3 --wds 0 --rank-weights 0,0.3,1,3
+    python scripts/tune_lr.py --method np --budget 156 --seeds 0-4 --lrs 1e-3 --wds 0 --ensemble 5
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import numpy as np
 import torch
 
-from hypernas_core import Predictor, get_space, kendall_tau, method_config
+from hypernas_core import Predictor, PredictorEnsemble, get_space, kendall_tau, method_config
 from hypernas_core.benchmark import parse_int_list, split_archs
 
 
@@ -33,6 +34,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--dropouts", default="0.1", help="encoder dropouts to try")
     parser.add_argument("--rank-weights", default="0", help="pairwise ranking-loss weights to try")
+    parser.add_argument(
+        "--ensemble", type=int, default=1, help="members per predictor; >1 also reports each member"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -60,9 +64,18 @@ def main() -> None:
             },
             encoder={"dropout": dropout},
         )
-        predictor = Predictor(config)
-        history = predictor.fit(fit_archs)
-        tau = kendall_tau(space.labels(val_archs), predictor.predict(val_archs).numpy())
+        true = space.labels(val_archs)
+        if args.ensemble > 1:
+            predictor = PredictorEnsemble(config, args.ensemble)
+            seconds = sum(h.train_seconds for h in predictor.fit(fit_archs))
+            members = predictor.member_predictions(val_archs).numpy()
+            member_taus = [round(kendall_tau(true, m), 4) for m in members]
+            predicted = members.mean(axis=0)
+        else:
+            predictor = Predictor(config)
+            seconds = predictor.fit(fit_archs).train_seconds
+            predicted = predictor.predict(val_archs).numpy()
+        tau = kendall_tau(true, predicted)
         row = {
             "method": args.method,
             "seed": seed,
@@ -72,7 +85,11 @@ def main() -> None:
             "rank_weight": rank_weight,
             "val_tau": round(tau, 4),
         }
-        row["train_seconds"] = round(history.train_seconds, 1)
+        if args.ensemble > 1:
+            row["ensemble"] = args.ensemble
+            row["member_val_taus"] = member_taus
+            row["member_mean_val_tau"] = round(float(np.mean(member_taus)), 4)
+        row["train_seconds"] = round(seconds, 1)
         print(json.dumps(row), flush=True)
 
 
