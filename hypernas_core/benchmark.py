@@ -45,10 +45,11 @@ KEY_COLUMNS = (
     "encoding",
     "rank_weight",
     "ensemble",
+    "unlabelled_archs",
 )
 # key columns that results CSVs of older versions lack, with the value their runs had
-KEY_DEFAULTS = {"rank_weight": 0.0, "ensemble": 1}
-NUMERIC_KEYS = ("q", "rank_weight", "ensemble")  # compared with a tolerance
+KEY_DEFAULTS = {"rank_weight": 0.0, "ensemble": 1, "unlabelled_archs": 0}
+NUMERIC_KEYS = ("q", "rank_weight", "ensemble", "unlabelled_archs")  # compared with a tolerance
 
 
 def split_archs(space_name: str, budget: int, seed: int) -> tuple[list[str], list[str]]:
@@ -118,6 +119,7 @@ def run_ranking(
         "encoding": config.encoder.encoding,
         "rank_weight": config.train.rank_weight,
         "ensemble": ensemble,
+        "unlabelled_archs": config.hypernet.unlabelled_archs,
         "n_train": len(train_archs),
         "n_test": len(test_archs),
         **ranking_report(true, predicted),
@@ -225,6 +227,7 @@ def run_sweep(
             config.encoder.encoding,
             config.train.rank_weight,
             ensemble,
+            config.hypernet.unlabelled_archs,
         )
         if _has_row(done, key):
             logger.info(
@@ -332,7 +335,16 @@ def with_key_defaults(results: pd.DataFrame) -> pd.DataFrame:
 
 
 SUMMARY_METRICS = ("kendall_tau", "spearman", "precision_at_top5pct", "train_seconds")
-SETTING_COLUMNS = ("space", "target", "epochs", "encoding", "q", "rank_weight", "ensemble")
+SETTING_COLUMNS = (
+    "space",
+    "target",
+    "epochs",
+    "encoding",
+    "q",
+    "rank_weight",
+    "ensemble",
+    "unlabelled_archs",
+)
 
 
 def grouping_columns(results: pd.DataFrame) -> tuple[str, ...]:

@@ -131,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--ensemble", type=int, default=1, help="predictors per run, averaged (seeds differ)"
     )
     ranking.add_argument(
+        "--unlabelled-archs",
+        type=int,
+        default=None,
+        help="hypernas: unlabelled archs per step that train the aux task only (default 0)",
+    )
+    ranking.add_argument(
         "--encoding", default=None, help="override the methods' encoding: cell, global, global-pe"
     )
     ranking.add_argument("--device", default="auto", choices=DEVICES)
@@ -371,6 +377,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
     if args.rank_weight is not None:
         train["rank_weight"] = args.rank_weight
     overrides = {"target": args.target, "train": train}
+    if args.unlabelled_archs is not None:
+        overrides["hypernet"] = {"unlabelled_archs": args.unlabelled_archs}
     if args.encoding is not None:
         overrides["encoder"] = {"encoding": args.encoding}
     out = Path(args.out)

@@ -58,6 +58,8 @@ class HyperNetConfig:
     aux_download: bool = False  # fetch CIFAR-10 into aux_root when it is missing (needs network)
     aux_batch_size: int = 16  # images per auxiliary step, shared by the archs of the batch
     aux_archs_per_step: int = 0  # archs of the batch run as target nets per step (0: all)
+    unlabelled_archs: int = 0  # extra unlabelled archs per step that train the aux task only
+    unlabelled_pool: int = 2048  # unlabelled archs sampled once per fit, drawn from per step
 
     def __post_init__(self) -> None:
         _check_positive("hypernet hidden_dim", self.hidden_dim)
@@ -66,6 +68,9 @@ class HyperNetConfig:
         _check_positive("aux_batch_size", self.aux_batch_size)
         if self.aux_archs_per_step < 0:
             raise ValueError(f"aux_archs_per_step must be >= 0 (got {self.aux_archs_per_step!r})")
+        if self.unlabelled_archs < 0:
+            raise ValueError(f"unlabelled_archs must be >= 0 (got {self.unlabelled_archs!r})")
+        _check_positive("unlabelled_pool", self.unlabelled_pool)
 
 
 @dataclass(frozen=True)

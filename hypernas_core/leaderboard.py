@@ -23,7 +23,15 @@ from hypernas_core.search_space import ASSETS_DIR
 RESULTS_DIR = ASSETS_DIR / "results"
 BUNDLED_RESULTS = {"nb201": RESULTS_DIR / "nb201_ranking.csv"}
 BUNDLED_ABLATIONS = {"nb201": RESULTS_DIR / "nb201_ablations.csv"}
-ABLATION_COLUMNS = ("method", "encoding", "q", "rank_weight", "ensemble", "budget")
+ABLATION_COLUMNS = (
+    "method",
+    "encoding",
+    "q",
+    "rank_weight",
+    "ensemble",
+    "unlabelled_archs",
+    "budget",
+)
 
 HYPERNAS_PAPER = (
     "Lv et al., HyperNAS: Enhancing Architecture Representation for NAS Predictor via "
@@ -123,7 +131,7 @@ def _bundled(path: Path | None) -> pd.DataFrame:
 
 def protocol_rows(measured: pd.DataFrame) -> pd.DataFrame:
     """The rows run with their method's default protocol: 300 epochs, its q, its encoding, its
-    ranking-loss weight and a single predictor (no ensemble).
+    ranking-loss weight, a single predictor (no ensemble) and no unlabelled aux archs.
 
     A main-table cell must not mix in an ablation (q = 2, positional encoding) or a short run.
     """
@@ -140,12 +148,13 @@ def protocol_rows(measured: pd.DataFrame) -> pd.DataFrame:
             & (measured["encoding"] == default.encoder.encoding)
             & (measured["rank_weight"] == default.train.rank_weight)
             & (measured["ensemble"] == 1)
+            & (measured["unlabelled_archs"] == default.hypernet.unlabelled_archs)
         )
     return measured[keep]
 
 
 def ablation_table(measured: pd.DataFrame) -> pd.DataFrame:
-    """One row per (method, encoding, q, rank_weight, ensemble, budget): seeds, then Kendall tau and Spearman as
+    """One row per (method, encoding, q, rank_weight, ensemble, unlabelled_archs, budget): seeds, then Kendall tau and Spearman as
     "mean ± std" over the seeds."""
     columns = [*ABLATION_COLUMNS, "seeds", "kendall_tau", "spearman"]
     if measured.empty:

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from hypernas_core.aux_data import AuxDataset, load_aux_dataset
 from hypernas_core.config import PredictorConfig
 from hypernas_core.model import HyperNASModel
-from hypernas_core.search_space import SearchSpace, get_space
+from hypernas_core.search_space import ChainBatch, SearchSpace, get_space
 from hypernas_core.training import History, StepCallback, resolve_device, train_model
 
 logger = logging.getLogger(__name__)
@@ -157,16 +157,45 @@ class Predictor:
         targets = torch.as_tensor((y - self.target_mean) / self.target_std, dtype=torch.float32)
         aux = self._aux_dataset() if self.config.hypernet.enabled else None
         chain = self.space.encode(archs, self.config.encoder.encoding)
+        unlabelled = self._unlabelled_pool(archs)
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.config.train.seed)
             self.model = self._build_model()
             logger.info("training %s on %d archs", self.config.method, len(archs))
             self.history = train_model(
-                self.model, chain, targets, self.config.train, aux, on_step=on_step, cancel=cancel
+                self.model,
+                chain,
+                targets,
+                self.config.train,
+                aux,
+                on_step=on_step,
+                cancel=cancel,
+                unlabelled=unlabelled,
             )
         self.train_archs = archs
         return self.history
+
+    def _unlabelled_pool(self, archs: Sequence[str]) -> ChainBatch | None:
+        """The encoded unlabelled archs of the aux task, or None when the config uses none.
+
+        `hypernet.unlabelled_pool` archs sampled from the space with the training seed + 1, the
+        training archs left out; their labels are never read.
+        """
+        hn = self.config.hypernet
+        if not (hn.enabled and hn.unlabelled_archs):
+            return None
+        size = self.space.size
+        n = hn.unlabelled_pool if size is None else min(hn.unlabelled_pool + len(archs), size)
+        taken = set(archs)
+        pool = [a for a in self.space.sample(n, seed=self.config.train.seed + 1) if a not in taken]
+        pool = pool[: hn.unlabelled_pool]
+        if not pool:
+            raise ValueError(
+                f"space {self.space.name!r} has no arch left outside the {len(archs)} training "
+                "archs to use as unlabelled aux archs; set hypernet.unlabelled_archs to 0"
+            )
+        return self.space.encode(pool, self.config.encoder.encoding)
 
     def _build_model(self) -> HyperNASModel:
         return HyperNASModel(

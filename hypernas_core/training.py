@@ -140,6 +140,7 @@ def train_model(
     aux: AuxDataset | None = None,
     on_step: StepCallback | None = None,
     cancel: threading.Event | None = None,
+    unlabelled: ChainBatch | None = None,
 ) -> History:
     """Trains `model` in place on labelled archs.
 
@@ -151,6 +152,9 @@ def train_model(
         aux: aux images; required when the model has a hypernetwork.
         on_step: called after every epoch as on_step(epoch, epochs, metrics).
         cancel: when set, training stops after the current step with status "cancelled".
+        unlabelled: (B_pool, C, N) encoded archs without labels; with
+            `config.hypernet.unlabelled_archs` = U > 0, every step also runs U of them, drawn from
+            this pool, through the hypernetwork's aux task (their scores are never used).
 
     Returns:
         The history. The model keeps the weights of the last step; when the loss becomes NaN or
@@ -169,9 +173,16 @@ def train_model(
         raise ValueError(
             "the model has a hypernetwork, so train_model needs aux images (got aux=None)"
         )
+    extra_per_step = model.config.hypernet.unlabelled_archs if model.has_hypernet else 0
+    if extra_per_step and (unlabelled is None or len(unlabelled) == 0):
+        raise ValueError(
+            f"hypernet.unlabelled_archs is {extra_per_step}, so train_model needs a non-empty pool "
+            "of unlabelled archs (got none)"
+        )
     device = resolve_device(config.device)
     model.to(device).train()
     chain, targets = chain.to(device), targets.to(device, torch.float32)
+    pool = unlabelled.to(device) if extra_per_step else None
     task_names = TASKS if model.has_hypernet else TASKS[:1]
     history = History(task_names, device=str(device))
 
@@ -217,8 +228,12 @@ def train_model(
                     out.score, targets[idx]
                 )
             if model.has_hypernet:
+                extra = None
+                if pool is not None:
+                    pick = torch.randint(len(pool), (extra_per_step,), generator=generator)
+                    extra = pool.index(pick.to(device))
                 total, record = _aux_step(
-                    model, batch, out, regression, aux_images, aux_labels, generator
+                    model, batch, out, regression, aux_images, aux_labels, generator, extra
                 )
             else:
                 total, record = regression, regression.detach().view(1)
@@ -284,8 +299,12 @@ def _aux_step(
     images: torch.Tensor,
     labels: torch.Tensor,
     generator: torch.Generator,
+    extra: ChainBatch | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The hypernetwork branch of a step: aux cross-entropy and the adaptive combination.
+
+    `extra` holds unlabelled archs that run through the aux task beside the batch's own archs;
+    the aux loss and accuracy are means over all of them.
 
     Returns:
         The total loss and the step's record (loss_*, u_*, weight_*, aux_acc) as one tensor.
@@ -296,6 +315,9 @@ def _aux_step(
     k = cfg.aux_archs_per_step or len(batch)
     sub = batch.index(slice(0, k))
     logits = model.aux_logits(x, sub, out.encoded.head(k))  # (M, k, K)
+    if extra is not None:
+        extra_logits = model.aux_logits(x, extra, model.encoder(extra))  # (M, U, K)
+        logits = torch.cat([logits, extra_logits], dim=1)  # (M, k + U, K)
     M, B, K = logits.shape
     y_rep = y.unsqueeze(1).expand(M, B)  # (M, k): every arch sees the same images
     aux = F.cross_entropy(logits.reshape(M * B, K), y_rep.reshape(M * B))

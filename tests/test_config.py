@@ -52,6 +52,8 @@ def test_configs_are_frozen():
         (lambda: EncoderConfig(encoding="flat"), "encoding must be one of cell, global, global-pe"),
         (lambda: EncoderConfig(dropout=1.0), "dropout must be in \\[0, 1\\)"),
         (lambda: HyperNetConfig(aux_dataset="mnist"), "aux_dataset must be one of digits, cifar10"),
+        (lambda: HyperNetConfig(unlabelled_archs=-1), "unlabelled_archs must be >= 0 \\(got -1\\)"),
+        (lambda: HyperNetConfig(unlabelled_pool=0), "unlabelled_pool must be > 0 \\(got 0\\)"),
         (lambda: method_config("nas"), "method must be one of np, hypernas-p, hypernas"),
         (
             lambda: method_config("hypernas", encoder={"encoding": "cell"}),

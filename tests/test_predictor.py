@@ -254,3 +254,17 @@ json_values = st.recursive(
     ),
     max_leaves=8,
 )
+
+
+def test_unlabelled_pool_is_sampled_without_the_training_archs():
+    config = method_config(
+        "hypernas", train={"seed": 0}, hypernet={"unlabelled_archs": 2, "unlabelled_pool": 50}
+    )
+    predictor = Predictor(config)
+    drawn = predictor.space.sample(60, seed=1)  # the pool's draw: seed + 1, pool + training archs
+    train = drawn[:10]
+    pool = predictor._unlabelled_pool(train)
+    assert len(pool) == 50
+    train_cells = {tuple(row) for row in predictor.space.encode(train, "global").ops[:, 0].tolist()}
+    assert not train_cells & {tuple(row) for row in pool.ops[:, 0].tolist()}
+    assert Predictor(method_config("hypernas"))._unlabelled_pool(train) is None

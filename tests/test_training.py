@@ -3,6 +3,7 @@ import threading
 import pytest
 import torch
 
+from hypernas_core.aux_data import load_aux_dataset
 from hypernas_core.config import TrainConfig, method_config
 from hypernas_core.losses import pairwise_ranking_loss
 from hypernas_core.model import HyperNASModel
@@ -40,6 +41,31 @@ def test_rank_weight_adds_the_ranking_loss_to_the_regression_task(space):
     model = HyperNASModel(no_dropout, space)
     rank = pairwise_ranking_loss(model(chain).score, y).item()
     assert losses[1.0] - losses[0.0] == pytest.approx(rank, rel=1e-4)
+
+
+def test_unlabelled_archs_join_the_aux_task_only(space):
+    chain, y = tiny_problem(space)
+    pool = space.encode(space.sample(30, seed=5), "global")
+    config = method_config("hypernas", hypernet={"unlabelled_archs": 4, "aux_batch_size": 4})
+    model = HyperNASModel(config, space)
+    aux = load_aux_dataset("digits")
+    global_chain = space.encode(space.sample(12, seed=0), "global")
+    with pytest.raises(ValueError, match="needs a non-empty pool of unlabelled archs"):
+        train_model(model, global_chain, y, TrainConfig(epochs=1), aux)
+    seen = []
+    original = model.target_net.forward
+
+    def counting(images, batch, kernels):
+        seen.append(len(batch))
+        return original(images, batch, kernels)
+
+    model.target_net.forward = counting
+    history = train_model(
+        model, global_chain, y, TrainConfig(epochs=1, batch_size=6), aux, unlabelled=pool
+    )
+    assert history.status == "completed"
+    assert seen == [6, 4, 6, 4]  # per step: the batch's archs, then 4 unlabelled ones
+    assert chain.ops.shape[1] == 1  # the labelled chain of tiny_problem is untouched
 
 
 def test_on_step_reports_every_epoch_and_cancel_stops(space):
