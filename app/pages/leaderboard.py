@@ -36,12 +36,15 @@ st.dataframe(leaderboard_table(measured, "nb201", ours), hide_index=True, key="l
 with st.expander("Sources and protocols of the published numbers"):
     st.dataframe(published_frame("nb201"), hide_index=True, key="leaderboard_published")
 ablations = bundled_ablations("nb201")
-with st.expander("Ablations: q of the adaptive loss, positional encoding instead of z-chaining"):
+with st.expander("Ablations and variants: q, positional encoding, ranking loss, ensembles"):
     st.caption(
         "Same splits and protocol as the main table, one setting changed: `q` (the preference "
-        "coefficient; 1.5 is the default, 2 is plain uncertainty weighting) or `encoding` "
+        "coefficient; 1.5 is the default, 2 is plain uncertainty weighting), `encoding` "
         "(`global-pe`: each cell gets a learned position embedding instead of the pooled embedding "
-        "of the cell before it). Compare with the main table's row of the same method and budget."
+        "of the cell before it), `rank_weight` (a pairwise ranking loss beside the MSE), "
+        "`ensemble` (the mean of several predictors whose seeds differ) or `unlabelled_archs` "
+        "(archs without labels that train the hypernetwork's aux task). Compare with the main "
+        "table's row of the same method and budget; docs/benchmarks.md discusses each."
     )
     st.dataframe(ablation_table(ablations), hide_index=True, key="leaderboard_ablations")
 with st.expander("Every measured run"):
