@@ -23,7 +23,7 @@ import pandas as pd
 import torch
 
 from hypernas_core.config import PredictorConfig, method_config
-from hypernas_core.ensemble import MAX_MEMBERS, PredictorEnsemble
+from hypernas_core.ensemble import PredictorEnsemble, check_ensemble_size
 from hypernas_core.metrics import ranking_report
 from hypernas_core.predictor import Predictor
 from hypernas_core.run_store import RunStore
@@ -203,15 +203,13 @@ def run_sweep(
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)} (got {backend!r})")
-    if (
-        isinstance(ensemble, bool)
-        or not isinstance(ensemble, int)
-        or not 1 <= ensemble <= MAX_MEMBERS
-    ):
-        raise ValueError(f"ensemble must be an integer in 1..{MAX_MEMBERS} (got {ensemble!r})")
+    check_ensemble_size(ensemble, "ensemble")
     out_csv = Path(out_csv)
     overrides = overrides or {}
-    done = pd.read_csv(out_csv) if out_csv.exists() else pd.DataFrame(columns=list(KEY_COLUMNS))
+    # older CSVs lack some key columns; their runs had the defaults (read once, not per job)
+    done = with_key_defaults(
+        pd.read_csv(out_csv) if out_csv.exists() else pd.DataFrame(columns=list(KEY_COLUMNS))
+    )
     jobs = []
     for method, budget, seed in itertools.product(methods, budgets, seeds):
         train = {**overrides.get("train", {}), "seed": seed}
@@ -310,7 +308,6 @@ def _has_row(done: pd.DataFrame, key: tuple) -> bool:
     if done.empty:
         return False
     match = np.ones(len(done), dtype=bool)
-    done = with_key_defaults(done)
     for column, value in zip(KEY_COLUMNS, key, strict=True):
         if column not in done.columns:
             return False

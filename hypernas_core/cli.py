@@ -181,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--by",
         default=None,
         help="columns to group by, e.g. method,q,budget (default: method, budget and every "
-        "setting - encoding, q, rank_weight, epochs - that differs between the runs)",
+        "setting (epochs, encoding, q, rank_weight, ensemble, unlabelled_archs) that differs)",
     )
 
     predict = sub.add_parser("predict", help="score archs with a saved checkpoint")

@@ -27,6 +27,12 @@ MEMBER_SEED_STRIDE = 10_000  # seeds of members 0, 1, 2, ...: seed, seed + 10,00
 MAX_MEMBERS = 64
 
 
+def check_ensemble_size(size: object, name: str = "ensemble size") -> None:
+    """Raises ValueError naming `name` unless `size` is an integer in 1..MAX_MEMBERS."""
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_MEMBERS:
+        raise ValueError(f"{name} must be an integer in 1..{MAX_MEMBERS} (got {size!r})")
+
+
 def member_config(config: PredictorConfig, member: int) -> PredictorConfig:
     """The config of member `member`: `config` with its training seed moved by the stride."""
     train = dataclasses.replace(config.train, seed=config.train.seed + member * MEMBER_SEED_STRIDE)
@@ -43,8 +49,7 @@ class PredictorEnsemble:
     """
 
     def __init__(self, config: PredictorConfig, size: int) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_MEMBERS:
-            raise ValueError(f"ensemble size must be an integer in 1..{MAX_MEMBERS} (got {size!r})")
+        check_ensemble_size(size)
         self.config = config
         self.members = [Predictor(member_config(config, j)) for j in range(size)]
 

@@ -4,7 +4,8 @@ Published numbers are Kendall tau on NAS-Bench-201 CIFAR-10 as printed in the ci
 carries the protocol its source states (training archs, test set, label), which is not always
 identical to ours (see docs/benchmarks.md). Measured results are the CSV rows that
 `python -m hypernas_core bench ranking` writes; the bundled ones live in assets/results/: the main
-table in `<space>_ranking.csv`, ablation runs (other q, other encodings) in `<space>_ablations.csv`.
+table in `<space>_ranking.csv`, ablation and variant runs (another q, encoding, ranking-loss weight,
+ensemble size or number of unlabelled aux archs) in `<space>_ablations.csv`.
 The main table counts only runs made with their method's default protocol (see `protocol_rows`).
 """
 
@@ -119,7 +120,7 @@ def bundled_results(space: str = "nb201") -> pd.DataFrame:
 
 
 def bundled_ablations(space: str = "nb201") -> pd.DataFrame:
-    """Our ablation runs for `space` (other q, other encodings; empty when there are none)."""
+    """Our ablation and variant runs for `space` (empty when there are none)."""
     return _bundled(BUNDLED_ABLATIONS.get(space))
 
 
@@ -154,7 +155,7 @@ def protocol_rows(measured: pd.DataFrame) -> pd.DataFrame:
 
 
 def ablation_table(measured: pd.DataFrame) -> pd.DataFrame:
-    """One row per (method, encoding, q, rank_weight, ensemble, unlabelled_archs, budget): seeds, then Kendall tau and Spearman as
+    """One row per setting of `ABLATION_COLUMNS`: seeds, then Kendall tau and Spearman as
     "mean ± std" over the seeds."""
     columns = [*ABLATION_COLUMNS, "seeds", "kendall_tau", "spearman"]
     if measured.empty:
